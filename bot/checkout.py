@@ -1,0 +1,74 @@
+"""Find the workflow and composite-action files of a local checkout, and read its files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.errors import ZtbotError
+
+WORKFLOW_DIR = Path(".github") / "workflows"
+ACTION_NAMES = ("action.yml", "action.yaml")
+SKIP_DIRS = {".git", "node_modules", "vendor", ".venv", "venv", "__pycache__", "dist", "build"}
+
+
+@dataclass
+class Checkout:
+    """A repository working tree; `read` gives transforms access to sibling files."""
+
+    root: Path
+    files: list[Path] = field(default_factory=list)
+    _cache: dict[str, str | None] = field(default_factory=dict)
+
+    def rel(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root.resolve()).as_posix()
+
+    def read(self, rel: str) -> str | None:
+        if rel not in self._cache:
+            self._cache[rel] = self._load(rel)
+        return self._cache[rel]
+
+    def _load(self, rel: str) -> str | None:
+        target = (self.root / rel).resolve()
+        if not target.is_relative_to(self.root.resolve()) or not target.is_file():
+            return None
+        try:
+            return target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+
+def find_root(start: Path) -> Path:
+    """The nearest ancestor holding `.git` or `.github`, else the file's own folder."""
+    here = start if start.is_dir() else start.parent
+    for candidate in (here, *here.parents):
+        if (candidate / ".git").exists() or (candidate / ".github").is_dir():
+            return candidate
+    return here
+
+
+def workflow_files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    wf_dir = root / WORKFLOW_DIR
+    if wf_dir.is_dir():
+        found += sorted(p for p in wf_dir.iterdir() if p.is_file() and p.suffix in (".yml", ".yaml"))
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and (d == ".github" or not d.startswith(".")))
+        found += [Path(dirpath) / n for n in sorted(filenames) if n in ACTION_NAMES]
+    return found
+
+
+def open_targets(paths: list[str]) -> list[Checkout]:
+    """One Checkout per repository among the given paths (directories or single files)."""
+    checkouts: dict[Path, Checkout] = {}
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise ZtbotError(f"{raw}: no such file or directory", "pass a repository checkout or a workflow file")
+        root = find_root(path).resolve()
+        checkout = checkouts.setdefault(root, Checkout(root))
+        checkout.files += [path.resolve()] if path.is_file() else workflow_files(path.resolve())
+    for checkout in checkouts.values():
+        checkout.files = list(dict.fromkeys(checkout.files))
+    return list(checkouts.values())

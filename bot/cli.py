@@ -1,0 +1,171 @@
+"""Command line: `ztbot scan|fix|transforms|explain ...`.
+
+Exit codes: 0 ok; 1 findings/changes under --check, or some file failed, or an expected error;
+2 usage; 3 internal error; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.checkout import Checkout, open_targets
+from bot.errors import UsageError, ZtbotError
+from bot.report import text_lines, to_json, to_sarif
+from bot.runner import FileResult, Status, run_file, summary
+from transforms.base import Context, Transform
+from transforms.docs import doc as transform_doc
+from transforms.registry import TRANSFORMS, select
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}", f"see `{self.prog} --help`")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="ztbot", description="Zero Trust for GitHub Actions workflows.")
+    parser.add_argument("--version", action="version", version=f"ztbot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    scan = sub.add_parser("scan", help="report findings (read-only)")
+    scan.add_argument("paths", nargs="+", metavar="PATH")
+    scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    _selection(scan)
+    fix = sub.add_parser("fix", help="rewrite files in place (or show/check the changes)")
+    fix.add_argument("paths", nargs="+", metavar="PATH")
+    mode = fix.add_mutually_exclusive_group()
+    mode.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
+    mode.add_argument("--check", action="store_true", help="exit 1 if anything would change; write nothing")
+    _selection(fix)
+    sub.add_parser("transforms", help="list the transforms")
+    explain = sub.add_parser("explain", help="print a transform's documentation")
+    explain.add_argument("id")
+    return parser
+
+
+def _selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--only", action="append", metavar="ID", help="run only this transform (repeatable)")
+    parser.add_argument("--disable", action="append", metavar="ID", help="skip this transform (repeatable)")
+    parser.add_argument("--no-comments", action="store_true", help="no evidence comments on added lines")
+
+
+def _transforms(args: argparse.Namespace) -> dict[str, Transform]:
+    try:
+        return select(args.only, args.disable)
+    except KeyError as exc:
+        raise UsageError(f"unknown transform id: {exc.args[0]}", "list them with `ztbot transforms`") from None
+
+
+def _options(args: argparse.Namespace) -> dict[str, dict[str, object]]:
+    return {"permissions": {"comments": not args.no_comments}}
+
+
+def _run(args: argparse.Namespace, fix: bool) -> list[FileResult]:
+    transforms = _transforms(args)
+    options = _options(args)
+    results = []
+    for checkout in open_targets(args.paths):
+        results += [_one(checkout, path, transforms, options, fix) for path in checkout.files]
+    return results
+
+
+def _one(checkout: Checkout, path: Path, transforms: dict[str, Transform],
+         options: dict[str, dict[str, object]], fix: bool) -> FileResult:
+    rel = checkout.rel(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return FileResult(rel, Status.FAILED, errors=[f"{rel}: cannot read: {exc}"])
+    ctx = Context(rel, checkout.read, options)
+    result = run_file(text, ctx, transforms, fix=fix)
+    result.path = str(path)
+    return result
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    results = _run(args, fix=False)
+    totals = summary(results)
+    if args.format == "json":
+        print(to_json(results, totals))
+    elif args.format == "sarif":
+        transforms = _transforms(args)
+        print(to_sarif(results, transforms, {t: transform_doc(t) or "" for t in transforms}))
+    else:
+        for line in text_lines(results):
+            print(line)
+    print(f"ztbot scan: {totals['files']} files, {totals['findings']} findings "
+          f"({totals['fixable']} fixable), {totals['failed']} failed", file=sys.stderr)
+    return EXIT_FAIL if totals["failed"] else EXIT_OK
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    results = _run(args, fix=True)
+    for r in results:
+        _report_fix(r, args)
+    totals = summary(results)
+    changed = sum(r.changed for r in results)
+    verb = "would change" if args.diff or args.check else "changed"
+    print(f"ztbot fix: {totals['files']} files, {changed} {verb}, {totals['failed']} failed", file=sys.stderr)
+    if totals["failed"] or (args.check and changed):
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def _report_fix(r: FileResult, args: argparse.Namespace) -> None:
+    for e in r.errors:
+        print(f"error: {e}", file=sys.stderr)
+    for _, f in r.findings:
+        if not f.fixable and f.rule != "invalid-yaml":
+            print(f"{r.path}:{f.line}: {f.severity.value} [{f.rule}] {f.message}", file=sys.stderr)
+    if not r.changed:
+        return
+    if args.diff:
+        sys.stdout.writelines(difflib.unified_diff(
+            r.before.splitlines(keepends=True), r.after.splitlines(keepends=True),
+            f"a/{r.path}", f"b/{r.path}"))
+    elif not args.check:
+        Path(r.path).write_bytes(r.after.encode("utf-8"))
+
+
+def cmd_transforms(_args: argparse.Namespace) -> int:
+    for tid, t in TRANSFORMS.items():
+        kind = "safe" if t.safe else "needs setup"
+        print(f"{tid:<24} {kind:<12} {t.summary}")
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    if args.id not in TRANSFORMS:
+        raise UsageError(f"unknown transform id: {args.id}", "list them with `ztbot transforms`")
+    print(transform_doc(args.id) or TRANSFORMS[args.id].summary)
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "scan": cmd_scan, "fix": cmd_fix, "transforms": cmd_transforms, "explain": cmd_explain,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ZtbotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        print(f"internal error: {type(exc).__name__}: {exc}\nhint: please report this with the input file",
+              file=sys.stderr)
+        return EXIT_INTERNAL

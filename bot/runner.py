@@ -1,0 +1,100 @@
+"""Run the enabled transforms over one file. Never raises: every file gets a typed result."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from transforms.base import Context, Finding, Severity, Transform
+from transforms.yamldoc import Doc, YamlError, parse
+from transforms.yamledit import EditError, apply_ops
+
+
+class Status(StrEnum):
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: Status
+    before: str = ""
+    after: str = ""
+    findings: list[tuple[str, Finding]] = field(default_factory=list)  # (transform id, finding)
+    errors: list[str] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)  # transform ids that changed the file
+
+    @property
+    def changed(self) -> bool:
+        return self.after != self.before
+
+
+def parse_error_finding(exc: YamlError) -> Finding:
+    return Finding("invalid-yaml", f"not valid YAML: {exc.message}; fix the file so it parses",
+                   max(exc.line, 1), max(exc.column, 1), severity=Severity.ERROR)
+
+
+def run_file(text: str, ctx: Context, transforms: Mapping[str, Transform], fix: bool = True) -> FileResult:
+    result = FileResult(ctx.path, Status.UNCHANGED, before=text, after=text)
+    try:
+        original = parse(text)
+    except YamlError as exc:
+        result.findings.append(("invalid-yaml", parse_error_finding(exc)))
+        result.errors.append(f"{ctx.path}:{exc.line}:{exc.column}: {exc.message}")
+        result.status = Status.FAILED
+        return result
+    except Exception as exc:
+        return _crashed(result, "parse", exc)
+    doc = original
+    for tid, transform in transforms.items():
+        doc = _one(tid, transform, doc, ctx, result, fix)
+    result.after = original.restore(doc.text) if result.applied else text
+    result.status = _status(result)
+    return result
+
+
+def _one(tid: str, transform: Transform, doc: Doc, ctx: Context, result: FileResult, fix: bool) -> Doc:
+    """Detect and (when fixing) apply one transform atomically: its edits all land or none do."""
+    options = ctx.options.get(tid, {}) if isinstance(ctx.options.get(tid), dict) else {}
+    tctx = Context(ctx.path, ctx.read, options, ctx.repo)
+    try:
+        findings = transform.detect(doc, tctx)
+        result.findings += [(tid, f) for f in findings]
+        if not fix or not any(f.fixable for f in findings):
+            return doc
+        text = apply_ops(doc, transform.apply(doc, tctx, findings))
+        if text == doc.text:
+            return doc
+        result.applied.append(tid)
+        return parse(text)
+    except EditError as exc:
+        result.errors.append(f"{ctx.path}: {tid}: not changed: {exc}")
+    except Exception as exc:
+        _crashed(result, tid, exc)
+    return doc
+
+
+def _crashed(result: FileResult, where: str, exc: Exception) -> FileResult:
+    result.errors.append(f"{result.path}: {where}: internal error {type(exc).__name__}: {exc}")
+    result.status = Status.FAILED
+    return result
+
+
+def _status(result: FileResult) -> Status:
+    if result.errors:
+        return Status.FAILED
+    return Status.CHANGED if result.after != result.before else Status.UNCHANGED
+
+
+def summary(results: list[FileResult]) -> dict[str, Any]:
+    counts = {s.value: 0 for s in Status}
+    for r in results:
+        counts[r.status.value] += 1
+    findings = [f for r in results for _, f in r.findings]
+    return {"files": len(results), **counts, "findings": len(findings),
+            "fixable": sum(f.fixable for f in findings)}

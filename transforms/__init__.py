@@ -1,0 +1,1 @@
+"""Pure rewrites of GitHub Actions workflows: text in, findings and edits out."""

@@ -1,0 +1,11 @@
+"""Per-transform documentation (`<id>.md`), shown by `ztbot explain ID`."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+
+def doc(transform_id: str) -> str | None:
+    name = f"{transform_id}.md"
+    target = resources.files(__package__).joinpath(name)
+    return target.read_text(encoding="utf-8") if target.is_file() else None

@@ -1,0 +1,222 @@
+"""Infer the GITHUB_TOKEN scopes a job needs from what its steps do.
+
+Sources: the action knowledge base (`kb`), `run:` scripts (`shellcmd`), `actions/github-script`
+scripts (`ghscript`), and local composite actions / local reusable workflows read from the same
+checkout, recursively. Anything we cannot map becomes an `Unknown`, which makes the job's
+inference incomplete: such a job is never rewritten.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from transforms import ghscript, kb, shellcmd
+from transforms.base import Analysis, Context, Level, Need, Unknown
+from transforms.model import Job, Step, Workflow, expressions, is_token_value, load_workflow
+from transforms.yamldoc import YamlError, parse
+
+MAX_DEPTH = 4
+GITHUB_SCRIPT = "actions/github-script"
+
+
+@dataclass(frozen=True)
+class Scope:
+    level: Level
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class JobNeeds:
+    """The merged result for one job."""
+
+    analysis: Analysis = field(default_factory=Analysis)
+
+    @property
+    def complete(self) -> bool:
+        return not self.analysis.unknowns
+
+    @property
+    def scopes(self) -> dict[str, Scope]:
+        return merge(self.analysis.needs)
+
+    def block(self) -> dict[str, str]:
+        """The `permissions:` mapping, contents first, then alphabetical."""
+        scopes = self.scopes
+        order = sorted(scopes, key=lambda s: (s != "contents", s))
+        return {s: scopes[s].level for s in order}
+
+    def evidence(self) -> dict[str, str]:
+        out = {}
+        for scope, info in self.scopes.items():
+            more = len(info.reasons) - 1
+            out[scope] = info.reasons[0] + (f" (+{more} more)" if more > 0 else "")
+        return out
+
+
+def merge(needs: tuple[Need, ...]) -> dict[str, Scope]:
+    """Highest level per scope, keeping the evidence for that level."""
+    out: dict[str, Scope] = {}
+    for need in needs:
+        current = out.get(need.scope)
+        if current is None or (need.level == "write" and current.level == "read"):
+            out[need.scope] = Scope(need.level, (need.reason,))
+        elif need.level == current.level and need.reason not in current.reasons:
+            out[need.scope] = Scope(current.level, (*current.reasons, need.reason))
+    return out
+
+
+def infer_job(wf: Workflow, job: Job, ctx: Context) -> JobNeeds:
+    return JobNeeds(_job(wf, job, ctx, 0, frozenset()))
+
+
+def _job(wf: Workflow, job: Job, ctx: Context, depth: int, seen: frozenset[str]) -> Analysis:
+    call = job.uses
+    if call is not None:
+        return _reusable(call.raw, ctx, depth, seen, job.id)
+    env = {**wf.env, **job.env}
+    shell = job.shell or wf.shell
+    total = Analysis()
+    for step in job.steps:
+        total = total + _step(step, env, shell, ctx, depth, seen, frozenset())
+    return total
+
+
+def token_vars(env: Mapping[str, Any], token_exprs: frozenset[str]) -> frozenset[str]:
+    return frozenset(k for k, v in env.items() if carries_token(v, token_exprs))
+
+
+def carries_token(value: Any, token_exprs: frozenset[str]) -> bool:
+    """True when a value holds the GITHUB_TOKEN, directly or through a composite action input."""
+    if is_token_value(value):
+        return True
+    return any(e.lower() in token_exprs for e in expressions(value))
+
+
+def _step(step: Step, env: Mapping[str, Any], shell: str | None, ctx: Context, depth: int,
+          seen: frozenset[str], token_exprs: frozenset[str]) -> Analysis:
+    step_env = {**env, **step.env}
+    tvars = token_vars(step_env, token_exprs)
+    if step.run is not None:
+        script = _expand_token_inputs(step.run, token_exprs)
+        return shellcmd.analyze_run(script, step.data.get("shell") or shell, tvars, step.name)
+    ref = step.uses
+    if ref is None:
+        return Analysis()
+    with_ = {k: v if isinstance(v, str) else str(v) for k, v in step.with_.items()}
+    if ref.local:
+        return _local_action(ref.raw, with_, bool(tvars), ctx, depth, seen, token_exprs)
+    if ref.docker:
+        given = bool(tvars) or any(carries_token(v, token_exprs) for v in with_.values())
+        return Analysis(unknowns=(Unknown(f'step "{step.name}" passes the GITHUB_TOKEN to a docker action'),)) \
+            if given else Analysis()
+    if not ref.owner:
+        return Analysis(unknowns=(Unknown(f'step "{step.name}": cannot read `uses: {ref.raw}`'),))
+    with_ = {k: _expand_token_inputs(v, token_exprs) for k, v in with_.items()}
+    result = kb.analyze_action(ref.slug, with_, bool(tvars))
+    if ref.slug == GITHUB_SCRIPT and _script_gets_token(with_):
+        result = result + ghscript.analyze_script(with_.get("script", ""), step.name)
+    return _name_step(result, step.name)
+
+
+def _expand_token_inputs(text: str, token_exprs: frozenset[str]) -> str:
+    """Inside a composite action, `${{ inputs.token }}` may be the GITHUB_TOKEN: say so explicitly."""
+    if not token_exprs:
+        return text
+    import re
+
+    def swap(m: re.Match[str]) -> str:
+        return "${{ github.token }}" if m.group(1).strip().lower() in token_exprs else m.group(0)
+
+    return re.sub(r"\$\{\{(.*?)\}\}", swap, text)
+
+
+def _script_gets_token(with_: Mapping[str, str]) -> bool:
+    given = with_.get("github-token")
+    return given is None or is_token_value(given)
+
+
+def _name_step(result: Analysis, name: str) -> Analysis:
+    def tag(reason: str) -> str:
+        return reason if f'"{name}"' in reason else f'{reason} in step "{name}"'
+
+    return Analysis(tuple(Need(n.scope, n.level, tag(n.reason)) for n in result.needs),
+                    tuple(Unknown(tag(u.reason)) for u in result.unknowns))
+
+
+def _read_doc(path: str, ctx: Context) -> tuple[Any, str | None]:
+    text = ctx.read(path)
+    if text is None:
+        return None, None
+    try:
+        return parse(text), None
+    except YamlError as exc:
+        return None, f"{path}: {exc}"
+
+
+def _local_action(raw: str, with_: Mapping[str, str], token_in_env: bool, ctx: Context, depth: int,
+                  seen: frozenset[str], token_exprs: frozenset[str]) -> Analysis:
+    base = posixpath.normpath(raw[2:].split("@")[0])
+    if depth >= MAX_DEPTH or base in seen:
+        return Analysis(unknowns=(Unknown(f"local action {raw} nests too deeply or recursively"),))
+    for name in ("action.yml", "action.yaml"):
+        doc, error = _read_doc(posixpath.join(base, name), ctx)
+        if error:
+            return Analysis(unknowns=(Unknown(f"local action {raw}: {error}"),))
+        if doc is not None:
+            return _composite(raw, doc, with_, token_in_env, ctx, depth, seen | {base}, token_exprs)
+    return Analysis(unknowns=(Unknown(f"local action {raw} has no action.yml in this checkout"),))
+
+
+def _composite(raw: str, doc: Any, with_: Mapping[str, str], token_in_env: bool, ctx: Context, depth: int,
+               seen: frozenset[str], token_exprs: frozenset[str]) -> Analysis:
+    data = doc.data if isinstance(doc.data, dict) else {}
+    inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
+    carrying = frozenset(
+        f"inputs.{name}".lower()
+        for name, spec in inputs.items()
+        if carries_token(with_.get(name, (spec or {}).get("default") if isinstance(spec, dict) else None),
+                         token_exprs)
+    )
+    wf = load_workflow(doc)
+    if wf is None or not wf.composite:
+        if carrying or token_in_env:
+            return Analysis(unknowns=(Unknown(f"local action {raw} is not composite and receives the token"),))
+        return Analysis()
+    env = {"GITHUB_TOKEN": "${{ github.token }}"} if token_in_env else {}
+    total = Analysis()
+    for step in wf.jobs[0].steps:
+        total = total + _step(step, env, None, ctx, depth + 1, seen, carrying)
+    return total
+
+
+def _reusable(raw: str, ctx: Context, depth: int, seen: frozenset[str], job_id: str) -> Analysis:
+    if not raw.startswith("./"):
+        return Analysis(unknowns=(Unknown(f"job {job_id} calls remote reusable workflow {raw}; "
+                                          "its needs cannot be read from this checkout"),))
+    path = posixpath.normpath(raw[2:].split("@")[0])
+    if depth >= MAX_DEPTH or path in seen:
+        return Analysis(unknowns=(Unknown(f"reusable workflow {raw} nests too deeply or recursively"),))
+    doc, error = _read_doc(path, ctx)
+    if doc is None:
+        return Analysis(unknowns=(Unknown(error or f"reusable workflow {raw} is not in this checkout"),))
+    wf = load_workflow(doc)
+    if wf is None:
+        return Analysis(unknowns=(Unknown(f"{raw} is not a workflow"),))
+    total = Analysis()
+    for callee in wf.jobs:
+        total = total + _callee_job(wf, callee, raw, ctx, depth, seen | {path})
+    return total
+
+
+def _callee_job(wf: Workflow, job: Job, raw: str, ctx: Context, depth: int, seen: frozenset[str]) -> Analysis:
+    """A callee job that declares permissions needs them from the caller; else infer from its steps."""
+    declared = job.data.get("permissions", wf.data.get("permissions"))
+    if declared is None:
+        return _job(wf, job, ctx, depth + 1, seen)
+    if isinstance(declared, dict):
+        return Analysis(tuple(Need(str(s), "write" if lvl == "write" else "read", f"declared by {raw} job {job.id}")
+                              for s, lvl in declared.items() if lvl in ("read", "write")))
+    return Analysis(unknowns=(Unknown(f"{raw} job {job.id} declares `permissions: {declared}`"),))

@@ -1,0 +1,117 @@
+"""permissions: give every job the minimal `permissions:` block its steps need.
+
+Jobs that already declare permissions are left alone. A job whose needs cannot be fully inferred
+is left unchanged and the finding says which step and why. When every job ends up explicit, the
+workflow gets a top-level default (`contents: read`, configurable) that replaces broad grants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transforms.base import Context, Finding, Severity
+from transforms.inference import JobNeeds, infer_job
+from transforms.model import Job, Workflow, load_workflow
+from transforms.yamldoc import Doc, is_flow, own_pair, resolve
+from transforms.yamledit import InsertKey, Op, ReplaceValue
+
+ID = "permissions"
+FIXABLE = "permissions-missing"
+UNRESOLVED = "permissions-unresolved"
+TOP = "permissions-top-level"
+DEFAULT_TOP: dict[str, str] = {"contents": "read"}
+# Where a job's block goes: right after the first of these keys, else before `steps`/`uses`.
+AFTER_KEYS = ("runs-on", "needs", "if", "environment", "name")
+
+
+def top_is_broad(value: Any) -> bool:
+    if value == "write-all":
+        return True
+    return isinstance(value, dict) and any(v == "write" for v in value.values())
+
+
+def needs_review(wf: Workflow) -> bool:
+    """Jobs only need blocks when the workflow grants nothing explicit or grants write access."""
+    return not wf.has_permissions or top_is_broad(wf.data.get("permissions"))
+
+
+class Permissions:
+    id = ID
+    summary = "Give every job the minimal `permissions:` its steps need (least privilege)."
+    safe = True
+
+    def detect(self, doc: Doc, ctx: Context) -> list[Finding]:
+        wf = load_workflow(doc)
+        if wf is None or wf.composite or not needs_review(wf):
+            return []
+        findings = [self._job_finding(job, infer_job(wf, job, ctx)) for job in wf.jobs if not job.has_permissions]
+        top = self._top_finding(wf, findings, ctx)
+        return findings + ([top] if top else [])
+
+    def _job_finding(self, job: Job, needs: JobNeeds) -> Finding:
+        if not needs.complete:
+            reasons = "; ".join(dict.fromkeys(u.reason for u in needs.analysis.unknowns))
+            return Finding(UNRESOLVED, f"job `{job.id}` left unchanged: {reasons}", job.line,
+                           yaml_path=f"jobs.{job.id}", severity=Severity.NOTE,
+                           data={"job": job.id})
+        block = needs.block()
+        shown = ", ".join(f"{k}: {v}" for k, v in block.items()) or "{}"
+        return Finding(FIXABLE, f"job `{job.id}` has no permissions; minimal: {shown}", job.line,
+                       yaml_path=f"jobs.{job.id}", fixable=True,
+                       data={"job": job.id, "block": block, "evidence": needs.evidence()})
+
+    def _top_finding(self, wf: Workflow, findings: list[Finding], ctx: Context) -> Finding | None:
+        unresolved = [f.data["job"] for f in findings if f.rule == UNRESOLVED]
+        current = wf.data.get("permissions")
+        line = 1
+        if unresolved:
+            if not top_is_broad(current):
+                return None
+            return Finding(TOP, f"workflow-level `permissions: {current}` kept: jobs "
+                           f"{', '.join(unresolved)} could not be resolved", line,
+                           yaml_path="permissions", severity=Severity.WARNING)
+        default = ctx.options.get("top_level", DEFAULT_TOP)
+        if current == default:
+            return None
+        verb = "replace broad" if current is not None else "add"
+        return Finding(TOP, f"{verb} workflow-level permissions with {default or '{}'} (every job is explicit)",
+                       line, yaml_path="permissions", fixable=True, data={"value": default})
+
+    def apply(self, doc: Doc, ctx: Context, findings: list[Finding]) -> list[Op]:
+        comments = bool(ctx.options.get("comments", True))
+        ops: list[Op] = []
+        for f in findings:
+            if not f.fixable:
+                continue
+            if f.rule == FIXABLE:
+                ops.append(self._job_op(doc, f, comments))
+            elif "permissions" in (doc.data or {}):
+                ops.append(ReplaceValue(("permissions",), f.data["value"]))
+            else:
+                ops.append(InsertKey((), "permissions", f.data["value"], before="jobs"))
+        return ops
+
+    def _job_op(self, doc: Doc, f: Finding, comments: bool) -> Op:
+        path = ("jobs", f.data["job"])
+        node = resolve(doc.root, path)
+        notes = {(scope,): why for scope, why in f.data["evidence"].items()} if comments else {}
+        after = next((k for k in AFTER_KEYS if own_pair(node, k) is not None), None) if node else None
+        if after is None or (node is not None and is_flow(node)):
+            before = next((k for k in ("steps", "uses") if node is not None and own_pair(node, k)), None)
+            return InsertKey(path, "permissions", f.data["block"], before=before, comments=notes)
+        return InsertKey(path, "permissions", f.data["block"], after=after, comments=notes)
+
+    def explain(self, findings: list[Finding]) -> str:
+        lines = ["### Least-privilege `permissions:`", ""]
+        fixed = [f for f in findings if f.rule == FIXABLE]
+        if fixed:
+            lines += ["| job | scope | evidence |", "|---|---|---|"]
+            for f in fixed:
+                block = f.data["block"] or {"(none)": ""}
+                for scope, level in block.items():
+                    why = f.data["evidence"].get(scope, "no token use found")
+                    lines.append(f"| `{f.data['job']}` | `{scope}: {level}` | {why} |".replace(": `", ": `"))
+        for f in findings:
+            if f.rule != FIXABLE:
+                lines.append(f"- {f.message}")
+        return "\n".join(lines) + "\n"

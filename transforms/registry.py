@@ -1,0 +1,23 @@
+"""The transforms, in run order.
+
+Credential rewrites run before `permissions` so that it sees the needs they create
+(`id-token: write` for an OIDC login step).
+"""
+
+from __future__ import annotations
+
+from transforms.base import Transform
+from transforms.permissions import Permissions
+
+TRANSFORMS: dict[str, Transform] = {
+    "permissions": Permissions(),
+}
+
+
+def select(only: list[str] | None = None, disable: list[str] | None = None) -> dict[str, Transform]:
+    """The enabled transforms in registry order; unknown ids raise KeyError naming them."""
+    unknown = [i for i in (only or []) + (disable or []) if i not in TRANSFORMS]
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    chosen = [i for i in TRANSFORMS if (not only or i in only) and i not in (disable or [])]
+    return {i: TRANSFORMS[i] for i in chosen}

@@ -1,0 +1,271 @@
+"""A parsed YAML document: normalized text, composed nodes (with marks) and plain data.
+
+Edits are computed against `Doc.text` (BOM stripped, LF line endings, final newline ensured) and
+`Doc.restore` puts the original conventions back, so every transform works on one canonical form.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from transforms.base import Path
+
+MERGE_TAG = "tag:yaml.org,2002:merge"
+BOM = "\ufeff"
+
+
+class YamlError(Exception):
+    """The text is not YAML we can work with; `line`/`column` are 1-based when known."""
+
+    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, column {self.column}: " if self.line else ""
+        return f"{where}{self.message}"
+
+
+def _yaml() -> YAML:
+    # The C parser is ~8x faster; marks (line/column) and alias sharing are identical.
+    try:
+        return YAML(typ="safe", pure=False)
+    except Exception:  # pragma: no cover - clib missing on this platform
+        return YAML(typ="safe", pure=True)
+
+
+@dataclass
+class Doc:
+    text: str
+    newline: str = "\n"
+    bom: bool = False
+    final_newline: bool = True
+    root: Node | None = None
+    data: Any = None
+    line_starts: list[int] = field(default_factory=list)
+
+    def restore(self, text: str) -> str:
+        """Turn normalized text back into the file's own conventions."""
+        if not self.final_newline and text.endswith("\n"):
+            text = text[:-1]
+        if self.newline != "\n":
+            text = text.replace("\n", self.newline)
+        return (BOM if self.bom else "") + text
+
+    def offset(self, line: int, column: int) -> int:
+        """Character offset of a 0-based (line, column) mark."""
+        return self.line_starts[line] + column
+
+    def line_text(self, line: int) -> str:
+        end = self.line_starts[line + 1] - 1 if line + 1 < len(self.line_starts) else len(self.text)
+        return self.text[self.line_starts[line] : end]
+
+    @property
+    def line_count(self) -> int:
+        return len(self.line_starts)
+
+
+def detect_newline(raw: str) -> str:
+    crlf = raw.count("\r\n")
+    if crlf and crlf == raw.count("\n"):
+        return "\r\n"
+    if crlf:
+        raise YamlError("mixed CRLF and LF line endings; normalize the file first")
+    if "\r" in raw:
+        raise YamlError("bare CR line endings are not supported")
+    return "\n"
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    starts.extend(i + 1 for i, ch in enumerate(text) if ch == "\n")
+    if starts[-1] == len(text):
+        starts.pop()
+    return starts
+
+
+def parse(raw: str) -> Doc:
+    """Parse file text; raises YamlError with a 1-based position on bad input."""
+    bom = raw.startswith(BOM)
+    body = raw[1:] if bom else raw
+    newline = detect_newline(body)
+    text = body.replace("\r\n", "\n") if newline != "\n" else body
+    final_newline = text.endswith("\n") or not text
+    if not final_newline:
+        text += "\n"
+    doc = Doc(text=text, newline=newline, bom=bom, final_newline=final_newline)
+    doc.line_starts = _line_starts(text)
+    doc.root, doc.data = load_nodes(text)
+    return doc
+
+
+def load_nodes(text: str) -> tuple[Node | None, Any]:
+    yaml = _yaml()
+    try:
+        root = yaml.compose(text)
+        data = _construct(yaml, root) if root is not None else None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
+        raise YamlError(problem, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0) from None
+    except YAMLError as exc:
+        raise YamlError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    except RecursionError:
+        raise YamlError("document nests too deeply") from None
+    return root, plain(data)
+
+
+def _construct(yaml: YAML, root: Node) -> Any:
+    """Build data without letting the constructor flatten merge keys into our positioned nodes."""
+    saved = [(node, list(node.value)) for node in _mappings(root)]
+    try:
+        return yaml.constructor.construct_document(root)
+    finally:
+        for node, value in saved:
+            node.value = value
+
+
+def _mappings(root: Node) -> list[MappingNode]:
+    out: list[MappingNode] = []
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            out.append(node)
+            stack.extend(n for pair in node.value for n in pair)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return out
+
+
+def plain(value: Any) -> Any:
+    """Constructed data -> JSON-like data (dates as their YAML text) for comparisons."""
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, (bool, int, float)) else k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    return value
+
+
+# ---------------------------------------------------------------- node navigation
+
+
+def pairs(node: Node) -> Iterator[tuple[ScalarNode, Node]]:
+    """Effective (key, value) pairs of a mapping: explicit keys win over merged ones."""
+    if not isinstance(node, MappingNode):
+        return
+    seen: set[str] = set()
+    merged: list[tuple[ScalarNode, Node]] = []
+    for key, value in node.value:
+        if key.tag == MERGE_TAG:
+            for source in value.value if isinstance(value, SequenceNode) else [value]:
+                merged.extend(pairs(source))
+            continue
+        seen.add(str(key.value))
+        yield key, value
+    for key, value in merged:
+        if str(key.value) not in seen:
+            seen.add(str(key.value))
+            yield key, value
+
+
+def own_pair(node: Node, key: str) -> tuple[ScalarNode, Node] | None:
+    """The pair written in this very mapping (not reached through a merge key)."""
+    if isinstance(node, MappingNode):
+        for k, v in node.value:
+            if k.tag != MERGE_TAG and str(k.value) == key:
+                return k, v
+    return None
+
+
+def get_pair(node: Node | None, key: str) -> tuple[ScalarNode, Node] | None:
+    if node is None:
+        return None
+    for k, v in pairs(node):
+        if str(k.value) == key:
+            return k, v
+    return None
+
+
+def child(node: Node | None, part: str | int) -> Node | None:
+    if isinstance(part, int):
+        if isinstance(node, SequenceNode) and 0 <= part < len(node.value):
+            return node.value[part]
+        return None
+    found = get_pair(node, part)
+    return found[1] if found else None
+
+
+def resolve(root: Node | None, path: Path) -> Node | None:
+    node = root
+    for part in path:
+        node = child(node, part)
+        if node is None:
+            return None
+    return node
+
+
+def has_merge(node: Node) -> bool:
+    return isinstance(node, MappingNode) and any(k.tag == MERGE_TAG for k, _ in node.value)
+
+
+def is_flow(node: Node) -> bool:
+    return bool(getattr(node, "flow_style", False))
+
+
+def node_line(root: Node | None, path: Path) -> int:
+    """1-based line of the node at `path` (the key's line for mapping entries); 1 when unknown."""
+    if not path:
+        return 1
+    parent = resolve(root, path[:-1])
+    last = path[-1]
+    if isinstance(last, str):
+        found = get_pair(parent, last)
+        return found[0].start_mark.line + 1 if found else 1
+    node = child(parent, last)
+    return node.start_mark.line + 1 if node is not None else 1
+
+
+def usage_counts(root: Node | None) -> dict[int, int]:
+    """How many places reference each node (aliases share node objects)."""
+    counts: dict[int, int] = {}
+
+    def walk(node: Node) -> None:
+        counts[id(node)] = counts.get(id(node), 0) + 1
+        if counts[id(node)] > 1:
+            return
+        if isinstance(node, MappingNode):
+            for k, v in node.value:
+                walk(k)
+                walk(v)
+        elif isinstance(node, SequenceNode):
+            for v in node.value:
+                walk(v)
+
+    if root is not None:
+        walk(root)
+    return counts
+
+
+def path_str(path: Path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
