@@ -87,6 +87,8 @@ class Transform(Protocol):
     id: str
     summary: str
     safe: bool  # True: merge as is; False: needs setup outside the repository first
+    # Data paths the transform may change (dotted, `*` = any key/index); tests require the rest to stay equal.
+    intended: tuple[str, ...]
 
     def detect(self, doc: Doc, ctx: Context) -> list[Finding]: ...
 

@@ -35,10 +35,23 @@ def needs_review(wf: Workflow) -> bool:
     return not wf.has_permissions or top_is_broad(wf.data.get("permissions"))
 
 
+def block_op(doc: Doc, job_id: str, block: dict[str, str], notes: dict[str, str]) -> Op:
+    """Insert a job-level `permissions:` block where a reader expects it, with evidence comments."""
+    path = ("jobs", job_id)
+    node = resolve(doc.root, path)
+    comments = {(scope,): why for scope, why in notes.items()}
+    after = next((k for k in AFTER_KEYS if own_pair(node, k) is not None), None) if node else None
+    if after is None or (node is not None and is_flow(node)):
+        before = next((k for k in ("steps", "uses") if node is not None and own_pair(node, k)), None)
+        return InsertKey(path, "permissions", block, before=before, comments=comments)
+    return InsertKey(path, "permissions", block, after=after, comments=comments)
+
+
 class Permissions:
     id = ID
     summary = "Give every job the minimal `permissions:` its steps need (least privilege)."
     safe = True
+    intended = ("permissions", "jobs.*.permissions")
 
     def detect(self, doc: Doc, ctx: Context) -> list[Finding]:
         wf = load_workflow(doc)
@@ -92,14 +105,8 @@ class Permissions:
         return ops
 
     def _job_op(self, doc: Doc, f: Finding, comments: bool) -> Op:
-        path = ("jobs", f.data["job"])
-        node = resolve(doc.root, path)
-        notes = {(scope,): why for scope, why in f.data["evidence"].items()} if comments else {}
-        after = next((k for k in AFTER_KEYS if own_pair(node, k) is not None), None) if node else None
-        if after is None or (node is not None and is_flow(node)):
-            before = next((k for k in ("steps", "uses") if node is not None and own_pair(node, k)), None)
-            return InsertKey(path, "permissions", f.data["block"], before=before, comments=notes)
-        return InsertKey(path, "permissions", f.data["block"], after=after, comments=notes)
+        notes = f.data["evidence"] if comments else {}
+        return block_op(doc, f.data["job"], f.data["block"], notes)
 
     def explain(self, findings: list[Finding]) -> str:
         lines = ["### Least-privilege `permissions:`", ""]

@@ -64,7 +64,20 @@ class InsertItem:
     comments: Comments = field(default_factory=dict)
 
 
-Op = InsertKey | ReplaceValue | DeleteKey | InsertItem
+@dataclass(frozen=True)
+class EditText:
+    """Replace the one occurrence of `old` inside the string scalar at `path` (block scalars included).
+
+    The replacement happens in the scalar's source text, so its style and indentation stay; the
+    re-parse check proves the value became `value.replace(old, new)`.
+    """
+
+    path: Path
+    old: str
+    new: str
+
+
+Op = InsertKey | ReplaceValue | DeleteKey | InsertItem | EditText
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,10 @@ def _container(data: Any, path: Path) -> Any:
 def _apply_data(data: Any, op: Op) -> Any:
     if isinstance(op, ReplaceValue) and not op.path:
         return copy.deepcopy(op.value)
-    if isinstance(op, ReplaceValue):
+    if isinstance(op, EditText):
+        parent = _container(data, op.path[:-1])
+        parent[op.path[-1]] = parent[op.path[-1]].replace(op.old, op.new, 1)
+    elif isinstance(op, ReplaceValue):
         _container(data, op.path[:-1])[op.path[-1]] = copy.deepcopy(op.value)
     elif isinstance(op, InsertKey):
         _container(data, op.path)[op.key] = copy.deepcopy(op.value)
@@ -141,7 +157,7 @@ def _apply_data(data: Any, op: Op) -> Any:
 
 
 def _target(doc: Doc, op: Op) -> Node:
-    path = op.path[:-1] if isinstance(op, ReplaceValue) and op.path else op.path
+    path = op.path[:-1] if isinstance(op, (ReplaceValue, EditText)) and op.path else op.path
     node = resolve(doc.root, path)
     if node is None:
         raise EditError(f"no node at {path_str(path) or '<root>'}")
@@ -182,7 +198,21 @@ def _splice(doc: Doc, op: Op, node: Node, style: Style) -> Splice:
         return _delete_key(doc, op, node)
     if isinstance(op, InsertItem):
         return _insert_item(doc, op, node, style)
+    if isinstance(op, EditText):
+        return _edit_text(doc, op, node)
     return _replace_value(doc, op, node, style)
+
+
+def _edit_text(doc: Doc, op: EditText, parent: Node) -> Splice:
+    value = resolve(doc.root, op.path) if op.path else None
+    if not isinstance(value, ScalarNode) or value.style not in (None, "", "|", ">", "'", '"'):
+        raise EditError(f"{path_str(op.path)} is not a string scalar")
+    start, end = _mark_offset(value.start_mark), _mark_offset(value.end_mark)
+    source = doc.text[start:end]
+    if source.count(op.old) != 1 or "\n" in op.old or "\n" in op.new:
+        raise EditError(f"{path_str(op.path)}: expected exactly one single-line occurrence of {op.old!r}")
+    at = start + source.index(op.old)
+    return Splice(at, at + len(op.old), op.new)
 
 
 def content_end_line(doc: Doc, node: Node) -> int:
