@@ -232,7 +232,8 @@ class BareRepo:
                      author: Author, base: str | None = None) -> str:
         """Commit `files` on top of `branch` (or `base` for a new branch); None deletes a path."""
         with self._lock:
-            parent = self.resolve(f"refs/heads/{branch}") or (self.resolve(base) if base else None)
+            existing = self.resolve(f"refs/heads/{branch}")
+            parent = existing or (self.resolve(base) if base else None)
             changes: dict[str, tuple[str, str] | None] = {}
             for path, content in files.items():
                 if content is None:
@@ -242,5 +243,5 @@ class BareRepo:
                 changes[path] = ("100644", self.write_blob(data))
             tree = self.write_tree(parent, changes)
             sha = self.commit_tree(tree, [parent] if parent else [], message, author)
-            self.update_ref(f"refs/heads/{branch}", sha, parent or ZERO_SHA)
+            self.update_ref(f"refs/heads/{branch}", sha, existing or ZERO_SHA)
             return sha
