@@ -1,0 +1,414 @@
+"""What a `run:` step does with the GITHUB_TOKEN, found by tokenizing the script as a shell would.
+
+The script is split into simple commands with `shlex` (quotes, `;`, `&&`, `||`, `|`, newlines),
+after a quote-aware pass that drops comments, line continuations and heredoc bodies and lifts
+`$(...)`/backtick substitutions out to be analysed as commands of their own. GitHub expressions
+`${{ ... }}` are masked first: the runner substitutes them before the shell ever runs.
+
+Each command is then judged by its program: `gh` (only when GH_TOKEN/GITHUB_TOKEN reach it),
+`git` (persisted checkout credentials, token or not), `curl`/`wget` with the token in a header,
+programs known to ignore the token, and everything else, which is an Unknown when given the token.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+
+from transforms.apimap import endpoint_needs, gh_needs, http_call, relabel, split_options
+from transforms.base import Analysis, Level, Need, Unknown
+
+_EXPR = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+_TOKEN_EXPR = re.compile(
+    r"\$\{\{[^}]*\b(github\.token|secrets\s*(\.\s*github_token\b|\[\s*['\"]github_token['\"]\s*\]))",
+    re.IGNORECASE,
+)
+_HEREDOC = re.compile(r"(?<!<)<<(-?)\s*\\?([\"']?)([A-Za-z_][\w.-]*)\2")
+_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\+?=(.*)$", re.DOTALL)
+_PUNCTUATION = frozenset("();<>|&\n")
+_POSIX_SHELLS = frozenset({"bash", "sh", "dash", "zsh", "ksh", "ash"})
+_GH_TOKEN_VARS = frozenset({"GH_TOKEN", "GITHUB_TOKEN"})
+
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_KEYWORDS = _names("! { } if then else elif do while until fi done esac")
+_HEADERS = frozenset({"for", "select", "function"})  # the rest of such a command is not a program call
+# Programs that never read GITHUB_TOKEN from their environment (they may still leak an argument).
+_IGNORE_TOKEN = _names("""
+    : [ [[ awk base64 basename cat cd chmod chown cmp cp cut date diff dirname echo egrep exit false fgrep
+    find gawk grep gunzip gzip head jq ln ls md5sum mkdir mv popd printf pushd pwd read readlink realpath
+    return rm rmdir sed set sha1sum sha256sum sha512sum shasum shift shopt sleep sort tail tar tee test
+    touch tr trap true type uniq unzip wait wc which xz yq zip
+""")
+
+_INSPECTORS = frozenset({"test", "[", "[[", ":"})  # looking at the token is not passing it on
+_DECLARE = frozenset({"export", "declare", "typeset", "local", "readonly"})
+# Wrappers run the rest of their arguments as a command: value-taking flags, positional args to skip.
+_WRAPPERS: dict[str, tuple[frozenset[str], int]] = {
+    name: (_names(flags), skip)
+    for name, flags, skip in (
+        ("sudo", "-u -g -C -D -p -r -t -U -h", 0),
+        ("env", "-u -C -S --unset --chdir --split-string", 0),
+        ("xargs", "-I -i -n -P -d -L -s -E -a --replace", 0),
+        ("timeout", "-s -k --signal --kill-after", 1),
+        ("nice", "-n --adjustment", 0),
+        ("stdbuf", "-i -o -e", 0),
+        ("time", "-f -o", 0),
+        ("exec", "-a", 0),
+        ("nohup", "", 0),
+        ("command", "", 0),
+    )
+}
+_GIT_VALUE_FLAGS = _names("-C -c --git-dir --work-tree --namespace --exec-path")
+_GIT_SCOPES: dict[str, Level] = {
+    "push": "write", "fetch": "read", "pull": "read", "clone": "read", "ls-remote": "read",
+}
+_GIT_WORDS = re.compile(r"\bgit[\"',\s]+(push|fetch|pull|clone|ls-remote)\b")
+
+
+@dataclass
+class _State:
+    """Which variables hold the token as the script runs, and how to print what we found."""
+
+    step: str
+    env: set[str]  # exported: every program started from here inherits them
+    shell: set[str]  # token-holding shell variables, exported or not
+    originals: dict[str, str] = field(default_factory=dict)
+
+    def fork(self) -> _State:
+        return replace(self, env=set(self.env), shell=set(self.shell))
+
+
+# --- lexing -----------------------------------------------------------------------------------------
+
+
+def _mask(text: str, state: _State) -> str:
+    """Hide `${{ ... }}` (spaces, quotes and all) behind a word the tokenizer keeps whole."""
+
+    def substitute(found: re.Match[str]) -> str:
+        key = f"__ztbotexpr{len(state.originals)}__"
+        state.originals[key] = found[0]
+        return key
+
+    return _EXPR.sub(substitute, text)
+
+
+def _drop_heredocs(text: str) -> str:
+    """Heredoc bodies are data for the command, never commands themselves."""
+    kept: list[str] = []
+    pending: list[tuple[bool, str]] = []
+    for line in text.split("\n"):
+        if pending:
+            strip_tabs, word = pending[0]
+            if (line.lstrip("\t") if strip_tabs else line) == word:
+                pending.pop(0)
+            continue
+        kept.append(line)
+        pending = [(dash == "-", word) for dash, _, word in _HEREDOC.findall(line)]
+    return "\n".join(kept)
+
+
+def _closing_paren(text: str, start: int) -> int:
+    """Index of the `)` that balances the `(` at text[start], skipping quoted text."""
+    depth, quote = 0, ""
+    for index in range(start, len(text)):
+        char = text[index]
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "()":
+            depth += 1 if char == "(" else -1
+            if depth == 0:
+                return index
+    return len(text)
+
+
+def _at_word_start(out: list[str]) -> bool:
+    return not out or out[-1][-1] in " \t\n;&|()"
+
+
+def _substitution(text: str, index: int, state: _State, inner: list[str]) -> tuple[str, int]:
+    """Replace `$(...)`, `<(...)` or a backtick substitution by a placeholder; keep its body."""
+    if text[index] == "`":
+        end = text.find("`", index + 1)
+        end = len(text) if end < 0 else end
+        body = text[index + 1:end]
+    else:
+        end = _closing_paren(text, index + 1)
+        body = text[index + 2:end]
+    if text.startswith("$((", index):  # arithmetic, not a command
+        return "0", end + 1
+    inner.append(body)
+    key = f"__ztbotsub{len(state.originals)}__"
+    state.originals[key] = text[index:end + 1]
+    return key, end + 1
+
+
+def _prepare(text: str, state: _State) -> tuple[str, list[str]]:
+    """Drop comments and `\\` continuations and lift substitutions out of the script text."""
+    out: list[str] = []
+    inner: list[str] = []
+    quote, index = "", 0
+    while index < len(text):
+        char, pair = text[index], text[index:index + 2]
+        if quote == "'":
+            quote = "" if char == "'" else quote
+            out.append(char)
+            index += 1
+        elif pair == "\\\n":
+            index += 2
+        elif char == "\\":
+            out.append(pair)
+            index += 2
+        elif char == "`" or pair == "$(" or (not quote and pair in ("<(", ">(")):
+            piece, index = _substitution(text, index, state, inner)
+            out.append(piece)
+        elif not quote and char == "#" and _at_word_start(out):
+            index = text.find("\n", index) if "\n" in text[index:] else len(text)
+        else:
+            if char in "'\"" and quote in ("", char):
+                quote = "" if quote else char
+            out.append(char)
+            index += 1
+    return "".join(out), inner
+
+
+def _restore(word: str, state: _State) -> str:
+    for key in re.findall(r"__ztbot\w+?\d+__", word):
+        word = word.replace(key, state.originals.get(key, key))
+    return word
+
+
+def _words(text: str, state: _State) -> list[str]:
+    # Newlines end commands like `;`, so they are punctuation here rather than whitespace.
+    lexer = shlex.shlex(text, posix=True, punctuation_chars="".join(sorted(_PUNCTUATION)))
+    lexer.whitespace_split = True
+    lexer.whitespace = " \t\r"
+    lexer.commenters = ""
+    try:
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes: keep what a plain split gives, best effort
+        tokens = text.split()
+    return [_restore(token, state) for token in tokens]
+
+
+def _is_redirect(token: str) -> bool:
+    return set(token) <= _PUNCTUATION and bool(set(token) & set("<>")) and "|" not in token
+
+
+def _past_paren(tokens: list[str], index: int, close: str, commands: list[list[str]]) -> int:
+    """Index after the token that closes `name=( ... )` or `(( ... ))`; a `;` glued to it ends the command."""
+    closing = (i for i in range(index, len(tokens)) if close in tokens[i] and set(tokens[i]) <= _PUNCTUATION)
+    end = next(closing, len(tokens) - 1)
+    if set(tokens[end]) - {")"}:
+        commands.append([])
+    return end + 1
+
+
+def _split(tokens: list[str]) -> list[list[str]]:
+    """Simple commands; redirection targets, array literals and case patterns are dropped."""
+    commands: list[list[str]] = [[]]
+    index, in_pattern = 0, False
+    while index < len(tokens):
+        token = tokens[index]
+        index += 1
+        current = commands[-1]
+        if in_pattern:
+            in_pattern = token != "esac" and ")" not in token
+        elif _is_redirect(token):
+            if current and current[-1].isdigit():
+                current.pop()  # the fd of `2>&1`, not an argument
+            index += 1
+        elif current and current[-1].endswith("=") and token.startswith("(") and set(token) <= _PUNCTUATION:
+            current[-1] += "(...)"
+            index = _past_paren(tokens, index, ")", commands)
+        elif token.startswith("((") and set(token) <= _PUNCTUATION:  # `(( i++ ))` is arithmetic
+            index = _past_paren(tokens, index, "))", commands)
+        elif token == "()":
+            commands[-1] = []  # `name() {`: a function definition, not a call
+        elif set(token) <= _PUNCTUATION:
+            in_pattern = ";;" in token or ";&" in token
+            commands.append([])
+        elif current[:1] == ["case"] and token == "in":
+            commands.append([])
+            in_pattern = True
+        else:
+            current.append(token)
+    return [command for command in commands if command]
+
+
+# --- commands -----------------------------------------------------------------------------------------
+
+
+def _refs_token(word: str, state: _State) -> bool:
+    if _TOKEN_EXPR.search(word):
+        return True
+    return any(re.search(rf"\$\{{?{re.escape(name)}\b", word) for name in state.shell)
+
+
+def _unknown(state: _State, reason: str) -> Analysis:
+    return Analysis(unknowns=(Unknown(f'step "{state.step}": {reason}'),))
+
+
+def _shown(words: list[str]) -> str:
+    text = " ".join(words)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _assignments(words: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """`NAME=value` prefixes and the words after them."""
+    pairs: list[tuple[str, str]] = []
+    while words and (found := _ASSIGNMENT.match(words[0])):
+        pairs.append((found[1], found[2]))
+        words = words[1:]
+    return pairs, words
+
+
+def _assign(words: list[str], state: _State, env: set[str]) -> list[str]:
+    """Consume `NAME=value` prefixes, updating `env` (the names that hold the token for this command)."""
+    pairs, rest = _assignments(words)
+    for name, value in pairs:
+        (env.add if _refs_token(value, state) else env.discard)(name)
+    return rest
+
+
+def _set_variables(pairs: list[tuple[str, str]], state: _State) -> None:
+    """Bare `NAME=value`: a shell variable for later commands, still exported if it already was."""
+    for name, value in pairs:
+        if _refs_token(value, state):
+            state.shell.add(name)
+        else:
+            state.shell.discard(name)
+            state.env.discard(name)
+
+
+def _declare(words: list[str], state: _State) -> None:
+    exported = words[0] == "export" or "-x" in words
+    for word in words[1:]:
+        name, has_value, value = word.partition("=")
+        if has_value:
+            (state.shell.add if _refs_token(value, state) else state.shell.discard)(name)
+        if exported and name in state.shell:
+            state.env.add(name)
+
+
+def _unwrap(words: list[str], state: _State, env: set[str]) -> list[str]:
+    while words and PurePosixPath(words[0]).name in _WRAPPERS:
+        value_flags, skip = _WRAPPERS[PurePosixPath(words[0]).name]
+        index = 1
+        while index < len(words) and words[index].startswith("-"):
+            index += 2 if words[index] in value_flags else 1
+        words = _assign(words[index + skip:], state, env)
+    return words
+
+
+def _http(words: list[str], state: _State, env: set[str]) -> Analysis:
+    """curl/wget read no token from the environment: only a credential on the command line counts."""
+    call = http_call(words)
+    if not any(_refs_token(value, state) for value in call.credentials):
+        return Analysis()
+    result = Analysis()
+    for url in call.urls:
+        result += relabel(endpoint_needs(call.method, url), PurePosixPath(words[0]).name + " ", state.step)
+    return result
+
+
+def _git(words: list[str], state: _State, env: set[str]) -> Analysis:
+    """The checkout persists credentials for git, so git talks to GitHub whether or not env has a token."""
+    _, positionals = split_options(words[1:], _GIT_VALUE_FLAGS)
+    level = _GIT_SCOPES.get(positionals[0]) if positionals else None
+    if level is None:
+        return Analysis()
+    return Analysis(needs=(Need("contents", level, f'git {positionals[0]} in step "{state.step}"'),))
+
+
+def _gh(words: list[str], state: _State, env: set[str]) -> Analysis:
+    if not env & _GH_TOKEN_VARS:
+        return Analysis()  # gh without a token fails before calling the API: nothing to grant
+    return relabel(gh_needs(words), "", state.step)
+
+
+def _shell(words: list[str], state: _State, env: set[str]) -> Analysis:
+    if "-c" in words[:-1]:
+        inner = state.fork()
+        inner.env = env
+        return _analyze_bash(words[words.index("-c") + 1], inner)
+    return _other(words, state, env)
+
+
+def _other(words: list[str], state: _State, env: set[str]) -> Analysis:
+    program = PurePosixPath(words[0]).name
+    in_args = any(_refs_token(word, state) for word in words[1:])
+    if program in _IGNORE_TOKEN:
+        if in_args and program not in _INSPECTORS:
+            return _unknown(state, f"'{program}' passes the token on ({_shown(words)})")
+        return Analysis()
+    if not env and not in_args:
+        return Analysis()
+    via = sorted(env)[0] if env else "the token in its arguments"
+    return _unknown(state, f"program '{program}' is given {via} and cannot be mapped ({_shown(words)})")
+
+
+_HANDLERS = {"gh": _gh, "git": _git, "curl": _http, "wget": _http, **{s: _shell for s in _POSIX_SHELLS}}
+
+
+def _command(words: list[str], state: _State) -> Analysis:
+    while words and words[0] in _KEYWORDS:
+        words = words[1:]
+    if not words or words[0] in _HEADERS or words[0] == "case":
+        return Analysis()
+    pairs, rest = _assignments(words)
+    if not rest:
+        _set_variables(pairs, state)
+        return Analysis()
+    env = set(state.env)
+    rest = _unwrap(_assign(words, state, env), state, env)
+    if not rest:
+        return Analysis()
+    program = PurePosixPath(rest[0]).name
+    if program in _DECLARE:
+        _declare(rest, state)
+        return Analysis()
+    if program == "unset":
+        state.env -= set(rest[1:])
+        state.shell -= set(rest[1:])
+        return Analysis()
+    return _HANDLERS.get(program, _other)(rest, state, env)
+
+
+def _analyze_bash(script: str, state: _State) -> Analysis:
+    masked = _mask(script, state)
+    text, inner = _prepare(_drop_heredocs(masked), state)
+    result = Analysis()
+    for body in inner:  # substitutions run before the command that uses their output
+        result += _analyze_bash(body, state.fork())
+    for words in _split(_words(text, state)):
+        result += _command(words, state)
+    return result
+
+
+def _analyze_other_shell(script: str, shell: str, token_vars: frozenset[str], step: str) -> Analysis:
+    if token_vars or _TOKEN_EXPR.search(script):
+        return Analysis(unknowns=(Unknown(f'step "{step}": a {shell} script is given the GITHUB_TOKEN'),))
+    # The checkout's persisted credentials serve git in any shell; match its common spellings.
+    needs = tuple(
+        Need("contents", _GIT_SCOPES[verb], f'git {verb} in step "{step}"')
+        for verb in dict.fromkeys(_GIT_WORDS.findall(script))
+    )
+    return Analysis(needs=needs)
+
+
+def analyze_run(script: str, shell: str | None, token_vars: frozenset[str], step_name: str) -> Analysis:
+    """Needs of one `run:` step; `token_vars` are the env names holding the GITHUB_TOKEN in this step."""
+    # `shell:` may be a template such as `bash -e {0}`; None means the Linux default, bash.
+    program = PurePosixPath(((shell or "").split() or ["bash"])[0]).name
+    if program not in _POSIX_SHELLS:
+        return _analyze_other_shell(script, program, token_vars, step_name)
+    found = _analyze_bash(script, _State(step_name, set(token_vars), set(token_vars)))
+    return Analysis(tuple(dict.fromkeys(found.needs)), tuple(dict.fromkeys(found.unknowns)))
