@@ -59,6 +59,20 @@ def workflow_files(root: Path) -> list[Path]:
     return found
 
 
+def repo_roots(folder: Path) -> list[Path]:
+    """A folder is a checkout when it holds `.github` or `.git`; else the checkouts below it."""
+    if (folder / ".github").is_dir() or (folder / ".git").exists():
+        return [folder]
+    found = []
+    for dirpath, dirnames, _ in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        here = Path(dirpath)
+        if (here / ".github").is_dir() or (here / ".git").exists():
+            found.append(here)
+            dirnames[:] = []
+    return found or [folder]
+
+
 def open_targets(paths: list[str]) -> list[Checkout]:
     """One Checkout per repository among the given paths (directories or single files)."""
     checkouts: dict[Path, Checkout] = {}
@@ -66,9 +80,9 @@ def open_targets(paths: list[str]) -> list[Checkout]:
         path = Path(raw)
         if not path.exists():
             raise ZtbotError(f"{raw}: no such file or directory", "pass a repository checkout or a workflow file")
-        root = find_root(path).resolve()
-        checkout = checkouts.setdefault(root, Checkout(root))
-        checkout.files += [path.resolve()] if path.is_file() else workflow_files(path.resolve())
+        for root in repo_roots(path.resolve()) if path.is_dir() else [find_root(path).resolve()]:
+            checkout = checkouts.setdefault(root, Checkout(root))
+            checkout.files += [path.resolve()] if path.is_file() else workflow_files(root)
     for checkout in checkouts.values():
         checkout.files = list(dict.fromkeys(checkout.files))
     return list(checkouts.values())

@@ -81,11 +81,19 @@ def _one(checkout: Checkout, path: Path, transforms: dict[str, Transform],
     try:
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return FileResult(rel, Status.FAILED, errors=[f"{rel}: cannot read: {exc}"])
+        return FileResult(display(path), Status.FAILED, errors=[f"{display(path)}: cannot read: {exc}"])
     ctx = Context(rel, checkout.read, options)
     result = run_file(text, ctx, transforms, fix=fix)
-    result.path = str(path)
+    result.path = display(path)
     return result
+
+
+def display(path: Path) -> str:
+    """Paths as the user typed them: relative to the working directory when below it."""
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -128,7 +136,7 @@ def _report_fix(r: FileResult, args: argparse.Namespace) -> None:
     if args.diff:
         sys.stdout.writelines(difflib.unified_diff(
             r.before.splitlines(keepends=True), r.after.splitlines(keepends=True),
-            f"a/{r.path}", f"b/{r.path}"))
+            f"a/{r.path.lstrip('/')}", f"b/{r.path.lstrip('/')}"))
     elif not args.check:
         Path(r.path).write_bytes(r.after.encode("utf-8"))
 

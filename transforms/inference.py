@@ -9,6 +9,7 @@ inference incomplete: such a job is never rewritten.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,11 +50,27 @@ class JobNeeds:
         return {s: scopes[s].level for s in order}
 
     def evidence(self) -> dict[str, str]:
+        """One short line per scope for the trailing comment; the full reasons stay in the finding."""
         out = {}
         for scope, info in self.scopes.items():
             more = len(info.reasons) - 1
-            out[scope] = info.reasons[0] + (f" (+{more} more)" if more > 0 else "")
+            out[scope] = short(info.reasons[0]) + (f" (+{more} more)" if more > 0 else "")
         return out
+
+    def reasons(self) -> dict[str, list[str]]:
+        return {scope: list(info.reasons) for scope, info in self.scopes.items()}
+
+
+def short(reason: str, limit: int = 80) -> str:
+    """A reason without its parenthesised detail, cut to fit; the step it names is always kept."""
+    text = " ".join(re.sub(r"\s*\([^()]*\)", "", reason).split())
+    what, sep, where = text.rpartition(" in step ")
+    if not sep:
+        what, where = text, ""
+    room = max(limit - len(sep + where), 24)
+    if len(what) > room:
+        what = what[: room - 1].rstrip() + "…"
+    return what + sep + where
 
 
 def merge(needs: tuple[Need, ...]) -> dict[str, Scope]:
@@ -125,7 +142,6 @@ def _expand_token_inputs(text: str, token_exprs: frozenset[str]) -> str:
     """Inside a composite action, `${{ inputs.token }}` may be the GITHUB_TOKEN: say so explicitly."""
     if not token_exprs:
         return text
-    import re
 
     def swap(m: re.Match[str]) -> str:
         return "${{ github.token }}" if m.group(1).strip().lower() in token_exprs else m.group(0)
@@ -189,7 +205,16 @@ def _composite(raw: str, doc: Any, with_: Mapping[str, str], token_in_env: bool,
     total = Analysis()
     for step in wf.jobs[0].steps:
         total = total + _step(step, env, None, ctx, depth + 1, seen, carrying)
-    return total
+    return _within(total, raw)
+
+
+def _within(result: Analysis, where: str) -> Analysis:
+    """Say which local action a step belongs to, so `step "#1"` is not read as the caller's."""
+    def tag(reason: str) -> str:
+        return reason if where in reason else f"{reason} of {where}"
+
+    return Analysis(tuple(Need(n.scope, n.level, tag(n.reason)) for n in result.needs),
+                    tuple(Unknown(tag(u.reason)) for u in result.unknowns))
 
 
 def _reusable(raw: str, ctx: Context, depth: int, seen: frozenset[str], job_id: str) -> Analysis:
@@ -208,7 +233,7 @@ def _reusable(raw: str, ctx: Context, depth: int, seen: frozenset[str], job_id: 
     total = Analysis()
     for callee in wf.jobs:
         total = total + _callee_job(wf, callee, raw, ctx, depth, seen | {path})
-    return total
+    return _within(total, raw)
 
 
 def _callee_job(wf: Workflow, job: Job, raw: str, ctx: Context, depth: int, seen: frozenset[str]) -> Analysis:

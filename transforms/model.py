@@ -59,9 +59,10 @@ class Step:
 
     @property
     def name(self) -> str:
-        label = self.data.get("name") or self.data.get("id") or self.data.get("uses") or self.data.get("run")
-        text = str(label if label is not None else f"#{self.index + 1}").strip().splitlines()
-        return (text[0] if text else f"#{self.index + 1}")[:60]
+        """How a reader finds the step: its name, else its id, else its 1-based position."""
+        label = self.data.get("name") or self.data.get("id")
+        text = str(label).strip().splitlines() if label is not None else []
+        return text[0][:60] if text else f"#{self.index + 1}"
 
     @property
     def uses(self) -> ActionRef | None:

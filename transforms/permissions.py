@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from transforms.base import Context, Finding, Severity
+from transforms.base import Analysis, Context, Finding, Need, Severity
 from transforms.inference import JobNeeds, infer_job
 from transforms.model import Job, Workflow, load_workflow
 from transforms.yamldoc import Doc, is_flow, own_pair, resolve
-from transforms.yamledit import InsertKey, Op, ReplaceValue
+from transforms.yamledit import InsertKey, Op, morph
 
 ID = "permissions"
 FIXABLE = "permissions-missing"
@@ -24,10 +24,37 @@ DEFAULT_TOP: dict[str, str] = {"contents": "read"}
 AFTER_KEYS = ("runs-on", "needs", "if", "environment", "name")
 
 
+def flat(block: Any) -> str:
+    if isinstance(block, dict):
+        return ", ".join(f"{k}: {v}" for k, v in block.items()) or "{}"
+    return str(block)
+
+
 def top_is_broad(value: Any) -> bool:
     if value == "write-all":
         return True
     return isinstance(value, dict) and any(v == "write" for v in value.values())
+
+
+def inherited_id_token(wf: Workflow) -> bool:
+    top = wf.data.get("permissions")
+    return top == "write-all" or (isinstance(top, dict) and top.get("id-token") == "write")
+
+
+def opaque_steps(job: Job) -> list[str]:
+    """Steps whose programs we cannot see into: they may request an OIDC token on their own."""
+    return [s.name for s in job.steps
+            if s.run is not None or (s.uses is not None and (s.uses.local or s.uses.docker))]
+
+
+def with_kept(job: Job, needs: JobNeeds, keep_id_token: bool) -> JobNeeds:
+    """The runner exposes the OIDC request variables to every step when id-token is granted, so a
+    `run:` program may use them unseen: a job that had the grant keeps it unless it has no such step."""
+    opaque = opaque_steps(job)
+    if not keep_id_token or not opaque or "id-token" in needs.scopes:
+        return needs
+    reason = f'kept from the workflow-level grant: step "{opaque[0]}" may request an OIDC token'
+    return JobNeeds(needs.analysis + Analysis((Need("id-token", "write", reason),)))
 
 
 def needs_review(wf: Workflow) -> bool:
@@ -57,7 +84,9 @@ class Permissions:
         wf = load_workflow(doc)
         if wf is None or wf.composite or not needs_review(wf):
             return []
-        findings = [self._job_finding(job, infer_job(wf, job, ctx)) for job in wf.jobs if not job.has_permissions]
+        keep = inherited_id_token(wf)
+        findings = [self._job_finding(job, with_kept(job, infer_job(wf, job, ctx), keep))
+                    for job in wf.jobs if not job.has_permissions]
         top = self._top_finding(wf, findings, ctx)
         return findings + ([top] if top else [])
 
@@ -68,10 +97,11 @@ class Permissions:
                            yaml_path=f"jobs.{job.id}", severity=Severity.NOTE,
                            data={"job": job.id})
         block = needs.block()
-        shown = ", ".join(f"{k}: {v}" for k, v in block.items()) or "{}"
+        shown = flat(block)
         return Finding(FIXABLE, f"job `{job.id}` has no permissions; minimal: {shown}", job.line,
                        yaml_path=f"jobs.{job.id}", fixable=True,
-                       data={"job": job.id, "block": block, "evidence": needs.evidence()})
+                       data={"job": job.id, "block": block, "evidence": needs.evidence(),
+                             "reasons": needs.reasons()})
 
     def _top_finding(self, wf: Workflow, findings: list[Finding], ctx: Context) -> Finding | None:
         unresolved = [f.data["job"] for f in findings if f.rule == UNRESOLVED]
@@ -80,14 +110,14 @@ class Permissions:
         if unresolved:
             if not top_is_broad(current):
                 return None
-            return Finding(TOP, f"workflow-level `permissions: {current}` kept: jobs "
+            return Finding(TOP, f"workflow-level `permissions: {flat(current)}` kept: jobs "
                            f"{', '.join(unresolved)} could not be resolved", line,
                            yaml_path="permissions", severity=Severity.WARNING)
         default = ctx.options.get("top_level", DEFAULT_TOP)
         if current == default:
             return None
         verb = "replace broad" if current is not None else "add"
-        return Finding(TOP, f"{verb} workflow-level permissions with {default or '{}'} (every job is explicit)",
+        return Finding(TOP, f"{verb} workflow-level permissions with {flat(default)} (every job is explicit)",
                        line, yaml_path="permissions", fixable=True, data={"value": default})
 
     def apply(self, doc: Doc, ctx: Context, findings: list[Finding]) -> list[Op]:
@@ -99,7 +129,7 @@ class Permissions:
             if f.rule == FIXABLE:
                 ops.append(self._job_op(doc, f, comments))
             elif "permissions" in (doc.data or {}):
-                ops.append(ReplaceValue(("permissions",), f.data["value"]))
+                ops += morph(("permissions",), doc.data["permissions"], f.data["value"])
             else:
                 ops.append(InsertKey((), "permissions", f.data["value"], before="jobs"))
         return ops

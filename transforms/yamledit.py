@@ -127,6 +127,16 @@ def verify(doc: Doc, text: str, ops: list[Op]) -> None:
         raise EditError("edited text does not mean what was intended (re-parsed data differs)")
 
 
+def morph(path: Path, old: Any, new: dict[str, Any]) -> list[Op]:
+    """The fewest ops turning the mapping `old` at `path` into `new`; lines of kept keys stay as they are."""
+    if not isinstance(old, dict) or not new or not set(old) & set(new):
+        return [ReplaceValue(path, new)]
+    ops: list[Op] = [DeleteKey(path, k) for k in old if k not in new]
+    ops += [ReplaceValue((*path, k), v, comments={(): f"was: {old[k]}"}) for k, v in new.items()
+            if k in old and old[k] != v]
+    return ops + [InsertKey(path, k, v) for k, v in new.items() if k not in old]
+
+
 # ---------------------------------------------------------------- data side
 
 
@@ -353,7 +363,13 @@ def _replace_value(doc: Doc, op: ReplaceValue, parent: Node, style: Style) -> Sp
         raise EditError(f"{path_str(op.path)} is not written in this mapping")
     key, value = found
     if is_flow(parent) or is_flow(value) or (isinstance(value, ScalarNode) and _is_scalar(op.value)):
-        return _replace_inline(value, op.value)
+        splice = _replace_inline(value, op.value)
+        note = op.comments.get(())
+        if note is None or is_flow(parent) or value.end_mark.line != value.start_mark.line:
+            return splice
+        # The old trailing comment described the old value: replace it with one about the change.
+        end = _next_line_offset(doc, value.end_mark.line) - 1
+        return Splice(splice.start, end, f"{splice.text}  # {note}")
     column = key.start_mark.column
     lines = render_block(op.value, style, op.comments)
     if isinstance(value, ScalarNode):
