@@ -1,0 +1,430 @@
+"""oidc-gcp: replace Google Cloud service-account keys with Workload Identity Federation.
+
+Forms rewritten, per job:
+- `google-github-actions/auth` with `credentials_json:` -> `workload_identity_provider:` +
+  `service_account:`, pinned to the current release;
+- the removed `setup-gcloud` key inputs (`service_account_key:`, v0 and the old
+  GoogleCloudPlatform/github-actions path) -> a pinned `auth` step inserted before a pinned
+  current `setup-gcloud` without the key inputs;
+- `echo '${{ secrets.KEY }}' | docker login -u _json_key ...` in a script of the same job ->
+  the access token of the auth step.
+
+`service_account` is always kept (impersonation), not direct WIF: the key belonged to that
+account, so its roles stay as they are and the owner only grants `roles/iam.workloadIdentityUser`;
+it also gives `token_format` (GAR logins) what it requires and lets auth derive the project id.
+Org config `direct_wif: true` drops it where no token is minted.
+
+The module also holds the step-edit helpers the other federated-login transforms share.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from transforms import oidc
+from transforms.base import Context, Finding, Severity
+from transforms.model import Job, Step, Workflow, load_workflow
+from transforms.pins import pin
+from transforms.yamldoc import Doc
+from transforms.yamledit import DeleteKey, EditText, InsertItem, InsertKey, Op, ReplaceValue
+
+ID = "oidc-gcp"
+AUTH = "google-github-actions/auth"
+SETUP = "google-github-actions/setup-gcloud"
+LEGACY_SETUP = ("google-github-actions/setup-gcloud", "googlecloudplatform/github-actions/setup-gcloud")
+KEY_INPUTS = ("service_account_key", "service_account_email", "export_default_credentials", "credentials_file_path")
+MIN_GCLOUD = 363  # setup-gcloud README: "Workload Identity Federation requires version 363.0.0 or newer"
+ONE_SECRET = re.compile(r"^\s*\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
+KEY_ENV = re.compile(r"^(GOOGLE_APPLICATION_CREDENTIALS|GOOGLE_CREDENTIALS|GCLOUD_SERVICE_KEY|GCP_SA_KEY|"
+                     r"GCP_CREDENTIALS|GCLOUD_AUTH|GKE_SA_KEY|SERVICE_ACCOUNT_KEY)$", re.I)
+
+
+# ---------------------------------------------------------------- helpers shared by the OIDC transforms
+
+
+@dataclass
+class Plan:
+    """The rewrite of one job, or why it is refused."""
+
+    job: Job
+    ops: list[Op] = field(default_factory=list)
+    refused: str = ""
+    secrets: set[str] = field(default_factory=set)
+    steps: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def one_secret(value: Any) -> str | None:
+    """`X` when the value is exactly `${{ secrets.X }}`: the only form we can trace and remove."""
+    m = ONE_SECRET.match(value) if isinstance(value, str) else None
+    return m[1] if m else None
+
+
+def label(step: Step) -> str:
+    """How a reader finds the step in messages: its name or id, else its position and action."""
+    if step.data.get("name") or step.data.get("id"):
+        return step.name
+    return f"#{step.index + 1} ({step.data.get('uses') or 'run'})"
+
+
+def slug(step: Step) -> str:
+    ref = step.uses
+    return ref.slug if ref is not None and ref.owner else ""
+
+
+def pin_ops(step: Step, action: str) -> list[Op]:
+    """Point `uses:` at the verified commit of the current release (tag in the comment)."""
+    p = pin(action)
+    if step.data.get("uses") == p.uses:
+        return []
+    return [ReplaceValue((*step.path, "uses"), p.uses, comments={(): p.tag})]
+
+
+def with_ops(step: Step, remove: Sequence[str], add: Mapping[str, Any]) -> list[Op]:
+    """Swap `with:` inputs: new keys take the place of the first removed one; others stay untouched."""
+    current = step.with_
+    if "with" not in step.data:
+        return [InsertKey(step.path, "with", dict(add))] if add else []
+    gone = [k for k in remove if k in current]
+    kept = {k: v for k, v in current.items() if k not in gone}
+    if not kept:  # a mapping cannot lose its last key in place: write the new one whole
+        return [ReplaceValue((*step.path, "with"), dict(add))] if add else [DeleteKey(step.path, "with")]
+    path = (*step.path, "with")
+    ops: list[Op] = []
+    anchor = gone[0] if gone else None
+    for key, value in add.items():
+        if key in kept:
+            if kept[key] != value:
+                ops.append(ReplaceValue((*path, key), value))
+        else:
+            ops.append(InsertKey(path, key, value, after=anchor))
+    return ops + [DeleteKey(path, k) for k in gone]
+
+
+def leftovers(wf: Workflow, job: Job, names: set[str], removed: set[Any]) -> list[str]:
+    """Uses of the removed secrets that would remain in the job (workflow env included)."""
+    hits = oidc.remaining_uses(job, names, removed)
+    for key, value in wf.env.items():
+        used = oidc.secret_names(value) & names
+        if used:
+            hits.append(f"workflow env.{key} still uses secrets.{sorted(used)[0]}")
+    return hits
+
+
+def step_ids(job: Job) -> set[str]:
+    return {str(s.data["id"]) for s in job.steps if "id" in s.data}
+
+
+def fresh_id(job: Job, wanted: str) -> str:
+    taken = step_ids(job)
+    return next(c for c in (wanted, *(f"{wanted}-{i}" for i in range(2, 99))) if c not in taken)
+
+
+def finish(plan: Plan, doc: Doc, wf: Workflow, ctx: Context, removed: set[Any]) -> Plan:
+    """Refuse on leftover uses of the secrets, else add `id-token: write` to the job."""
+    hits = leftovers(wf, plan.job, plan.secrets, removed)
+    if hits:
+        plan.refused = f"{hits[0]}; rewrite that use too, or migrate the job by hand"
+        return plan
+    grant = oidc.id_token_ops(doc, wf, plan.job, ctx)
+    if isinstance(grant, str):
+        plan.refused = grant
+    else:
+        plan.ops += grant
+    return plan
+
+
+def to_finding(plan: Plan, rule: str, what: str, ctx: Context) -> Finding:
+    job = plan.job
+    base = {"job": job.id, "secrets": sorted(plan.secrets), "steps": plan.steps, "repo": ctx.repo or "OWNER/REPO",
+            **plan.data}
+    if plan.refused:
+        return Finding(f"{rule}-refused", f"job `{job.id}` keeps its {what}: {plan.refused}", job.line,
+                       yaml_path=f"jobs.{job.id}", severity=Severity.WARNING, data=base)
+    secrets = ", ".join(f"secrets.{s}" for s in sorted(plan.secrets))
+    return Finding(rule, f"job `{job.id}` logs in with a {what} ({secrets}); switch to OIDC federation", job.line,
+                   yaml_path=f"jobs.{job.id}", fixable=True, data=base)
+
+
+def fixable_ops(plans: list[Plan], findings: list[Finding]) -> list[Op]:
+    """The ops of the fixable jobs; inserted steps last, so earlier ops' item indexes stay valid."""
+    wanted = {f.data.get("job") for f in findings if f.fixable}
+    ops = [op for p in plans if p.job.id in wanted and not p.refused for op in p.ops]
+    items = sorted((op for op in ops if isinstance(op, InsertItem)), key=lambda op: op.index, reverse=True)
+    return [op for op in ops if not isinstance(op, InsertItem)] + items
+
+
+def subjects(wf: Workflow, job: Job, repo: str, branch: str) -> list[str]:
+    """The `sub` claims this job can present, one per trigger shape (environment wins)."""
+    base = f"repo:{repo}"
+    if job.environment:
+        return [f"{base}:environment:{job.environment}"]
+    out: list[str] = []
+    push = wf.triggers.get("push")
+    branches = push.get("branches") if isinstance(push, dict) else None
+    for b in branches if isinstance(branches, list) else [branch]:
+        out.append(f"{base}:ref:refs/heads/{b}")
+    if isinstance(push, dict) and push.get("tags"):
+        out.append(f"{base}:ref:refs/tags/<TAG>")
+    if "pull_request" in wf.triggers:
+        out.append(f"{base}:pull_request")
+    return list(dict.fromkeys(out))
+
+
+IMMUTABLE = ("Repositories created (or renamed) on or after 2026-07-15 get immutable subject claims: `sub` reads "
+             "`repo:OWNER@OWNER_ID/REPO@REPO_ID:...` with numeric ids. Check the form in a run with "
+             "`github/actions-oidc-debugger` (private repositories) before writing a trust condition on `sub`.")
+
+
+def explain_common(findings: list[Finding], title: str, setup: list[str]) -> str:
+    """The PR section every federated-login transform writes: changes, refusals, setup, cleanup, roll back."""
+    fixed = [f for f in findings if f.fixable]
+    lines = [f"### {title}", ""]
+    for f in fixed:
+        steps = ", ".join(f'"{s}"' for s in f.data.get("steps", []))
+        lines.append(f"- job `{f.data['job']}`: {steps} now log in with a short-lived OIDC token instead of "
+                     f"{', '.join('`secrets.' + s + '`' for s in f.data.get('secrets', []))}; "
+                     "the job gets `id-token: write`.")
+    lines += [f"- {f.message}" for f in findings if not f.fixable]
+    if not fixed:
+        return "\n".join(lines) + "\n"
+    variables = {k: v for f in fixed for k, v in f.data.get("variables", {}).items()}
+    lines += ["", "**Before merging**, on the provider side:", "", *setup, ""]
+    if variables:
+        lines += ["Create these repository (or organization) **variables** (Settings -> Secrets and variables -> "
+                  "Actions -> Variables); they are identifiers, not secrets:", ""]
+        lines += [f"- `{k}`: {v}" for k, v in sorted(variables.items())]
+        lines.append("")
+    olds = sorted({s for f in fixed for s in f.data.get("secrets", [])})
+    lines += [f"_{IMMUTABLE}_", "",
+              "**After merging** and one green run, delete the old secret(s) "
+              f"{', '.join('`' + s + '`' for s in olds)} (first search the repository and the organization for "
+              "other workflows that still read them) and revoke the key at the provider.", "",
+              "**Roll back**: revert this commit; the old secret keeps working until you delete it.", "",
+              "Fork pull requests never receive an OIDC token (`id-token` is capped at `none`), so these logins "
+              "fail there, as secret-based ones already did.", ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the transform
+
+
+def _old_gcloud(version: Any) -> bool:
+    m = re.fullmatch(r"\s*['\"]?(\d+)\.\d+\.\d+['\"]?\s*", str(version)) if version is not None else None
+    return bool(m) and int(m[1]) < MIN_GCLOUD
+
+
+class _Builder:
+    """Collects one job's edits."""
+
+    def __init__(self, doc: Doc, wf: Workflow, job: Job, ctx: Context) -> None:
+        self.doc, self.wf, self.job, self.ctx = doc, wf, job, ctx
+        self.values = oidc.Values(ctx)
+        self.plan = Plan(job)
+        self.removed: set[Any] = set()
+
+    def auth_inputs(self, token: bool, account: Any = None) -> dict[str, Any]:
+        v = self.values
+        out: dict[str, Any] = {"workload_identity_provider": v.get(
+            "workload_identity_provider", "GCP_WORKLOAD_IDENTITY_PROVIDER",
+            "provider name, projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<ID>")}
+        if token or not self.ctx.options.get("direct_wif"):
+            out["service_account"] = account or v.get(
+                "service_account", "GCP_SERVICE_ACCOUNT", "email of the service account the key belonged to")
+        if token:
+            out["token_format"] = "access_token"
+        return out
+
+    def key_secret(self, step: Step, key: str) -> str | None:
+        name = one_secret(step.with_.get(key))
+        if name is None:
+            self.plan.refused = (f'step "{label(step)}": `{key}` is not a single `${{{{ secrets.NAME }}}}` '
+                                 "reference; its source cannot be traced")
+        return name
+
+    def auth_step(self, step: Step) -> None:
+        name = self.key_secret(step, "credentials_json")
+        if name is None:
+            return
+        scripted = self._script_login(step, name)
+        token = scripted or "token_format" in step.with_
+        add = self.auth_inputs(token=token, account=step.with_.get("service_account"))
+        if "token_format" in step.with_:
+            add.pop("token_format")
+        self.plan.ops += with_ops(step, ["credentials_json"], add) + pin_ops(step, AUTH)
+        self.done(step, name, "credentials_json")
+
+    def setup_step(self, step: Step) -> None:
+        name = self.key_secret(step, "service_account_key")
+        if name is None:
+            return
+        if _old_gcloud(step.with_.get("version")):
+            self.plan.refused = (f'step "{label(step)}" pins gcloud {step.with_["version"]}; Workload Identity '
+                                 f"Federation needs {MIN_GCLOUD}.0.0 or newer: raise `version:` first")
+            return
+        account = step.with_.get("service_account_email")
+        auth = {"name": "Authenticate to Google Cloud", "uses": pin(AUTH).uses,
+                "with": self.auth_inputs(token=False, account=account)}
+        steps_path = (*self.job.path, "steps")
+        self.plan.ops += [InsertItem(steps_path, step.index, auth, comments={("uses",): pin(AUTH).tag})]
+        self.plan.ops += with_ops(step, KEY_INPUTS, {}) + pin_ops(step, SETUP)
+        self.done(step, name, "service_account_key", *KEY_INPUTS)
+
+    def done(self, step: Step, secret: str, *keys: str) -> None:
+        self.plan.secrets.add(secret)
+        self.plan.steps.append(label(step))
+        self.removed |= {(*step.path, "with", k) for k in keys}
+
+    def _script_login(self, auth: Step, secret: str) -> bool:
+        """Rewrite later `echo KEY | docker login -u _json_key` scripts to use the auth step's token."""
+        expr = r"\$\{\{\s*secrets\." + re.escape(secret) + r"\s*\}\}"
+        pattern = re.compile(r"(echo\s+)(['\"]?)" + expr + r"\2(\s*\|\s*docker\s+login\s+(?:-u|--username)[ =])"
+                             r"['\"]?_json_key(?:_base64)?['\"]?")
+        found = False
+        for step in self.job.steps[auth.index + 1:]:
+            run = step.run or ""
+            matches = list(pattern.finditer(run))
+            if len(matches) != 1 or "\n" in matches[0][0]:
+                continue
+            m = matches[0]
+            token = f"${{{{ steps.{self._auth_id(auth)}.outputs.access_token }}}}"
+            new = f"{m[1]}{m[2]}{token}{m[2]}{m[3]}oauth2accesstoken"
+            self.plan.ops.append(EditText((*step.path, "run"), m[0], new))
+            if secret not in oidc.secret_names(run.replace(m[0], new, 1)):
+                self.removed.add((*step.path, "run"))
+            found = True
+        return found
+
+    def _auth_id(self, auth: Step) -> str:
+        """The auth step's id, giving it one (`auth`) when it has none."""
+        if isinstance(auth.data.get("id"), str):
+            return str(auth.data["id"])
+        new = fresh_id(self.job, "auth")
+        if not any(isinstance(op, InsertKey) and op.path == auth.path and op.key == "id" for op in self.plan.ops):
+            first = next(iter(auth.data), None)
+            self.plan.ops.append(InsertKey(auth.path, "id", new, before=None if first == "uses" else "uses"))
+        return new
+
+
+def _dual(job: Job) -> Step | None:
+    """A WIF auth step next to a key step means the key path is deliberate (fallback or test)."""
+    return next((s for s in job.steps if slug(s) == AUTH and "workload_identity_provider" in s.with_), None)
+
+
+def _key_steps(job: Job) -> list[tuple[str, Step]]:
+    out = []
+    for step in job.steps:
+        if slug(step) == AUTH and "credentials_json" in step.with_:
+            out.append(("auth", step))
+        elif slug(step) in LEGACY_SETUP and "service_account_key" in step.with_:
+            out.append(("setup", step))
+    return out
+
+
+def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> Plan | None:
+    found = _key_steps(job)
+    if not found:
+        return None
+    b = _Builder(doc, wf, job, ctx)
+    plan = b.plan
+    plan.refused = oidc.refusal(wf, job) or ""
+    dual = _dual(job)
+    if dual is not None and not plan.refused:
+        plan.refused = (f'step "{label(dual)}" already uses Workload Identity Federation; the key login '
+                        "next to it is a deliberate fallback or test: remove it by hand")
+    for kind, step in found:
+        if plan.refused:
+            break
+        b.auth_step(step) if kind == "auth" else b.setup_step(step)
+    plan.data["variables"] = b.values.variables
+    plan.data["subjects"] = subjects(wf, job, ctx.repo or "OWNER/REPO", ctx.options.get("default_branch", "main"))
+    return plan if plan.refused else finish(plan, doc, wf, ctx, b.removed)
+
+
+def _script_note(wf: Workflow, job: Job) -> Finding | None:
+    """Keys handed to gcloud through env or scripts: where the file goes cannot be proven."""
+    envs = [(f"env.{k}", v) for k, v in {**wf.env, **job.env}.items()]
+    envs += [(f'step "{s.name}" env.{k}', v) for s in job.steps for k, v in s.env.items()]
+    hit = next((w for w, v in envs if KEY_ENV.match(w.rsplit(".", 1)[-1]) and oidc.secret_names(v)), None)
+    hit = hit or next((f'step "{s.name}"' for s in job.steps
+                       if "activate-service-account" in (s.run or "") and oidc.secret_names(s.run)), None)
+    if hit is None:
+        return None
+    return Finding(f"{ID}-script", f"job `{job.id}`: a service-account key reaches gcloud through {hit}; "
+                   "not rewritten (a script decides where the key goes): replace it with "
+                   "google-github-actions/auth and Workload Identity Federation by hand", job.line,
+                   yaml_path=f"jobs.{job.id}", severity=Severity.NOTE, data={"job": job.id})
+
+
+def plans(doc: Doc, ctx: Context) -> tuple[list[Plan], list[Finding]]:
+    wf = load_workflow(doc)
+    if wf is None:
+        return [], []
+    out, notes = [], []
+    for job in wf.jobs:
+        plan = plan_job(doc, wf, job, ctx)
+        if plan is not None:
+            out.append(plan)
+        elif (note := _script_note(wf, job)) is not None:
+            notes.append(note)
+    return out, notes
+
+
+class OidcGcp:
+    id = ID
+    summary = "Replace Google Cloud service-account keys with Workload Identity Federation."
+    safe = False
+    intended = ("jobs.*.steps", "jobs.*.permissions", "runs.steps")
+
+    def detect(self, doc: Doc, ctx: Context) -> list[Finding]:
+        found, notes = plans(doc, ctx)
+        return [to_finding(p, ID, "Google Cloud service-account key", ctx) for p in found] + notes
+
+    def apply(self, doc: Doc, ctx: Context, findings: list[Finding]) -> list[Op]:
+        return fixable_ops(plans(doc, ctx)[0], findings)
+
+    def explain(self, findings: list[Finding]) -> str:
+        return explain(findings)
+
+
+def explain(findings: list[Finding]) -> str:
+    fixed = [f for f in findings if f.fixable]
+    repo = fixed[0].data["repo"] if fixed else "OWNER/REPO"
+    owner = repo.split("/")[0]
+    setup = [
+        "```sh",
+        "PROJECT_ID=<project id>",
+        "PROJECT_NUMBER=$(gcloud projects describe $PROJECT_ID --format='value(projectNumber)')",
+        "gcloud iam workload-identity-pools create github --project=$PROJECT_ID --location=global \\",
+        "  --display-name='GitHub Actions'",
+        "gcloud iam workload-identity-pools providers create-oidc " + repo.split("/")[-1] + " \\",
+        "  --project=$PROJECT_ID --location=global --workload-identity-pool=github \\",
+        "  --issuer-uri=https://token.actions.githubusercontent.com \\",
+        "  --attribute-mapping='google.subject=assertion.sub,attribute.repository=assertion.repository,"
+        "attribute.repository_owner=assertion.repository_owner,attribute.repository_id=assertion.repository_id' \\",
+        f"  --attribute-condition=\"assertion.repository_owner == '{owner}' && assertion.repository == '{repo}'\"",
+        "# The service account the key belonged to (SA_EMAIL) may now be impersonated by this repository only:",
+        "gcloud iam service-accounts add-iam-policy-binding SA_EMAIL --project=$PROJECT_ID \\",
+        "  --role=roles/iam.workloadIdentityUser \\",
+        "  --member=\"principalSet://iam.googleapis.com/projects/$PROJECT_NUMBER/locations/global/"
+        f"workloadIdentityPools/github/attribute.repository/{repo}\"",
+        "# The value for GCP_WORKLOAD_IDENTITY_PROVIDER:",
+        "gcloud iam workload-identity-pools providers describe " + repo.split("/")[-1]
+        + " --project=$PROJECT_ID --location=global --workload-identity-pool=github --format='value(name)'",
+        "```",
+        "",
+        "Google rejects a GitHub provider without an attribute condition. Prefer numeric ids against name "
+        "re-registration: `assertion.repository_owner_id == '<ID>' && assertion.repository_id == '<ID>'`. "
+        "The service account keeps the roles it had; nothing else changes on the Google side. Policy changes "
+        "can take up to 5 minutes to apply.",
+        "",
+        "The `service_account` input is kept on purpose (impersonation rather than direct federation): the "
+        "account's existing roles stay valid, `token_format` needs it, and not every Google service accepts "
+        "`principalSet` identities. `auth` writes a `gha-creds-*.json` file into the workspace: keep "
+        "`actions/checkout` before it and add `gha-creds-*.json` to `.gitignore`/`.dockerignore`. "
+        "`gsutil` ignores these credentials; use `gcloud storage`.",
+    ]
+    return explain_common(findings, "Google Cloud: service-account keys -> Workload Identity Federation", setup)
