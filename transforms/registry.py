@@ -7,9 +7,11 @@ Credential rewrites run before `permissions` so that it sees the needs they crea
 from __future__ import annotations
 
 from transforms.base import Transform
+from transforms.oidc_aws import OidcAws
 from transforms.permissions import Permissions
 
 TRANSFORMS: dict[str, Transform] = {
+    "oidc-aws": OidcAws(),
     "permissions": Permissions(),
 }
 
