@@ -236,7 +236,7 @@ def parse_kb(data: Any) -> dict[str, Entry]:
 @cache
 def entries() -> Mapping[str, Entry]:
     """All entries, loaded and validated once."""
-    yaml = YAML(typ="safe", pure=True)
+    yaml = YAML(typ="safe")
     return parse_kb(yaml.load(DATA_FILE.read_text(encoding="utf-8")))
 
 

@@ -10,8 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ruamel.yaml.nodes import Node, SequenceNode
+
 from transforms.base import Path
-from transforms.yamldoc import Doc, node_line
+from transforms.yamldoc import Doc, child, get_pair, pairs
 
 USES_RE = re.compile(r"^(?P<owner>[^/@\s]+)/(?P<repo>[^/@\s]+)(?:/(?P<sub>[^@\s]+))?@(?P<ref>\S+)$")
 EXPR_RE = re.compile(r"\$\{\{(.*?)\}\}", re.S)
@@ -160,11 +162,16 @@ class Workflow:
         return next((j for j in self.jobs if j.id == job_id), None)
 
 
-def _steps(doc: Doc, base: Path, raw: Any) -> list[Step]:
+def _line(node: Node | None) -> int:
+    return node.start_mark.line + 1 if node is not None else 1
+
+
+def _steps(node: Node | None, base: Path, raw: Any) -> list[Step]:
     if not isinstance(raw, list):
         return []
+    items = node.value if isinstance(node, SequenceNode) else []
     return [
-        Step(i, (*base, i), s, node_line(doc.root, (*base, i)))
+        Step(i, (*base, i), s, _line(items[i] if i < len(items) else None))
         for i, s in enumerate(raw)
         if isinstance(s, dict)
     ]
@@ -180,12 +187,13 @@ def load_workflow(doc: Doc) -> Workflow | None:
     jobs_data = data.get("jobs")
     if not isinstance(jobs_data, dict):
         return None
-    jobs = [
-        Job(str(jid), ("jobs", str(jid)), j, node_line(doc.root, ("jobs", str(jid))),
-            _steps(doc, ("jobs", str(jid), "steps"), j.get("steps")))
-        for jid, j in jobs_data.items()
-        if isinstance(j, dict)
-    ]
+    job_nodes = {str(k.value): (k, v) for k, v in pairs(child(doc.root, "jobs"))}
+    jobs = []
+    for jid, j in jobs_data.items():
+        if isinstance(j, dict):
+            key, value = job_nodes.get(str(jid), (None, None))
+            jobs.append(Job(str(jid), ("jobs", str(jid)), j, _line(key),
+                            _steps(child(value, "steps"), ("jobs", str(jid), "steps"), j.get("steps"))))
     return Workflow(doc, data, jobs)
 
 
@@ -193,8 +201,10 @@ def _load_composite(doc: Doc, data: Mapping[str, Any]) -> Workflow | None:
     runs = data["runs"]
     if str(runs.get("using", "")).lower() != "composite":
         return None
-    job = Job("<composite>", ("runs",), runs, node_line(doc.root, ("runs",)),
-              _steps(doc, ("runs", "steps"), runs.get("steps")))
+    found = get_pair(doc.root, "runs")
+    key, node = found if found else (None, None)
+    job = Job("<composite>", ("runs",), runs, _line(key), _steps(child(node, "steps"), ("runs", "steps"),
+                                                                  runs.get("steps")))
     return Workflow(doc, data, [job], composite=True)
 
 

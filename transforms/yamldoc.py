@@ -121,34 +121,84 @@ def load_nodes(text: str) -> tuple[Node | None, Any]:
         raise YamlError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
     except RecursionError:
         raise YamlError("document nests too deeply") from None
-    return root, plain(data)
+    return root, data
 
 
 def _construct(yaml: YAML, root: Node) -> Any:
-    """Build data without letting the constructor flatten merge keys into our positioned nodes."""
-    saved = [(node, list(node.value)) for node in _mappings(root)]
+    """Composed nodes -> plain data (YAML 1.2 core schema, merge keys applied, aliases shared).
+
+    ruamel's Python constructor is the slowest part of a parse and rewrites merge keys inside
+    the composed nodes we keep for positions, so we build the data ourselves.
+    """
+    return _Builder().build(root)
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.done: dict[int, Any] = {}
+
+    def build(self, node: Node) -> Any:
+        if id(node) in self.done:
+            return self.done[id(node)]
+        if isinstance(node, ScalarNode):
+            return _scalar(node)
+        if isinstance(node, SequenceNode):
+            out: list[Any] = []
+            self.done[id(node)] = out
+            out.extend(self.build(v) for v in node.value)
+            return out
+        mapping: dict[Any, Any] = {}
+        self.done[id(node)] = mapping
+        merged: dict[Any, Any] = {}
+        for key, value in node.value:
+            if key.tag == MERGE_TAG:
+                for source in value.value if isinstance(value, SequenceNode) else [value]:
+                    part = self.build(source)
+                    merged.update({k: v for k, v in part.items() if k not in merged} if isinstance(part, dict) else {})
+                continue
+            k = self.build(key)
+            if isinstance(k, (dict, list)) or k in mapping:
+                mark = key.start_mark
+                raise YamlError(f"duplicate or complex mapping key {key.value!r}", mark.line + 1, mark.column + 1)
+            mapping[k] = self.build(value)
+        for k, v in merged.items():
+            mapping.setdefault(k, v)
+        return mapping
+
+
+def _scalar(node: ScalarNode) -> Any:
+    tag, text = node.tag, node.value
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return text.lower() == "true"
+    if tag == "tag:yaml.org,2002:int":
+        return _int(text)
+    if tag == "tag:yaml.org,2002:float":
+        return _float(text)
+    return text
+
+
+def _int(text: str) -> Any:
+    clean = text.replace("_", "")
     try:
-        return yaml.constructor.construct_document(root)
-    finally:
-        for node, value in saved:
-            node.value = value
+        if clean.lower().startswith(("0o", "-0o", "+0o")):
+            return int(clean.lower().replace("0o", ""), 8)
+        return int(clean, 0) if clean.lower().startswith(("0x", "-0x", "+0x")) else int(clean, 10)
+    except ValueError:
+        return text
 
 
-def _mappings(root: Node) -> list[MappingNode]:
-    out: list[MappingNode] = []
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, MappingNode):
-            out.append(node)
-            stack.extend(n for pair in node.value for n in pair)
-        elif isinstance(node, SequenceNode):
-            stack.extend(node.value)
-    return out
+def _float(text: str) -> Any:
+    low = text.lower().replace("_", "")
+    if low in (".nan",):
+        return "nan"  # NaN != NaN would make equal documents compare unequal
+    if low in (".inf", "+.inf", "-.inf"):
+        return float(low.replace(".", ""))
+    try:
+        return float(low)
+    except ValueError:
+        return text
 
 
 def plain(value: Any) -> Any:

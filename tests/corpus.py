@@ -1,0 +1,53 @@
+"""Access to ../shared/corpus for tests and benchmarks (absent on machines without ../shared)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CORPUS = SHARED / "corpus" / "workflows"
+
+
+def corpus_files() -> list[Path]:
+    return sorted(p for p in CORPUS.iterdir() if p.is_file()) if CORPUS.is_dir() else []
+
+
+def repo_path(name: str) -> str:
+    """Where corpus-check lays a corpus file out inside its throwaway repository."""
+    last = name.split("__")[-1]
+    return "action.yml" if last in ("action.yml", "action.yaml") else f".github/workflows/{last}"
+
+
+def zizmor_counts(files: list[Path]) -> dict[str, Counter[str]]:
+    """Findings per file by audit id, offline and without ignores (as corpus-check counts them)."""
+    exe = shutil.which("zizmor")
+    assert exe, "zizmor is a test dependency: pip install -e '.[test]'"
+    out: dict[str, Counter[str]] = {str(f.resolve()): Counter() for f in files}
+    proc = subprocess.run([exe, "--offline", "--no-config", "--no-ignores", "--no-exit-codes", "--no-progress",
+                           "--color", "never", "--format", "json", *map(str, files)],
+                          capture_output=True, text=True, check=False)
+    for finding in json.loads(proc.stdout or "[]"):
+        for loc in finding.get("locations") or []:
+            local = ((loc.get("symbolic") or {}).get("key") or {}).get("Local") or {}
+            given = local.get("given_path") or local.get("verbatim_path")
+            if given and str(Path(given).resolve()) in out:
+                out[str(Path(given).resolve())][finding.get("ident", "?")] += 1
+                break
+    return out
+
+
+def schema_invalid(files: list[Path], schema: str) -> set[str]:
+    """Files that fail the SchemaStore schema, checked in one process."""
+    exe = shutil.which("check-jsonschema")
+    assert exe, "check-jsonschema is a test dependency: pip install -e '.[test]'"
+    if not files:
+        return set()
+    proc = subprocess.run([exe, "--builtin-schema", schema, "-o", "json", *map(str, files)],
+                          capture_output=True, text=True, check=False)
+    report = json.loads(proc.stdout or "{}")
+    bad = {e.get("filename") for e in report.get("errors", []) + report.get("parse_errors", [])}
+    return {str(Path(b).resolve()) for b in bad if b}
