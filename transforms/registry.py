@@ -9,9 +9,19 @@ from __future__ import annotations
 from transforms.base import Transform
 from transforms.oidc_aws import OidcAws
 from transforms.permissions import Permissions
+from transforms.publish_crates import PublishCrates
+from transforms.publish_npm import PublishNpm
+from transforms.publish_nuget import PublishNuget
+from transforms.publish_pypi import PublishPypi
+from transforms.publish_rubygems import PublishRubygems
 
 TRANSFORMS: dict[str, Transform] = {
     "oidc-aws": OidcAws(),
+    "publish-pypi": PublishPypi(),
+    "publish-npm": PublishNpm(),
+    "publish-rubygems": PublishRubygems(),
+    "publish-crates": PublishCrates(),
+    "publish-nuget": PublishNuget(),
     "permissions": Permissions(),
 }
 
