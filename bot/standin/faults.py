@@ -83,11 +83,13 @@ class FaultSet:
             for rule in self._rules:
                 if rule.kind == "workflow_push" or not rule.matches(method, path):
                     continue
+                if rule.kind != "latency" and chosen is not None:
+                    continue  # one response-replacing fault per request; later rules keep their budget
                 if not self._take(rule):
                     continue
                 if rule.kind == "latency":
                     delay += rule.delay
-                elif chosen is None:
+                else:
                     chosen = rule
         return Outcome(delay, chosen)
 

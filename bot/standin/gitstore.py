@@ -10,6 +10,7 @@ import os
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,7 @@ class CommitInfo:
 class Author:
     name: str = "Stand-In Human"
     email: str = "human@example.com"
-    date: str | None = None  # git date format; None means now
+    date: str | None = None  # raw git date, "<unix seconds> +0000"; None means now
 
 
 def git_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -104,10 +105,11 @@ class BareRepo:
                        check=True, env=git_env(), capture_output=True)
         repo = cls(path)
         # Partial and shallow clones need these; receivepack lets authenticated pushes in.
-        for key, value in (("uploadpack.allowFilter", "true"), ("uploadpack.allowAnySHA1InWant", "true"),
-                           ("http.receivepack", "true"), ("http.uploadpack", "true"),
-                           ("receive.denyDeleteCurrent", "false")):
-            repo.run("config", key, value)
+        # Appended directly: six `git config` processes per seeded repo add up in test setup.
+        with (path / "config").open("a") as config:
+            config.write("[uploadpack]\n\tallowFilter = true\n\tallowAnySHA1InWant = true\n"
+                         "[http]\n\treceivepack = true\n\tuploadpack = true\n"
+                         "[receive]\n\tdenyDeleteCurrent = false\n")
         return repo
 
     # -- refs ----------------------------------------------------------------------------------
@@ -230,18 +232,34 @@ class BareRepo:
 
     def commit_files(self, branch: str, files: dict[str, str | bytes | None], message: str,
                      author: Author, base: str | None = None) -> str:
-        """Commit `files` on top of `branch` (or `base` for a new branch); None deletes a path."""
+        """Commit `files` on top of `branch` (or `base` for a new branch); None deletes a path.
+
+        One `git fast-import` process writes blobs, tree, commit and ref together.
+        """
         with self._lock:
             existing = self.resolve(f"refs/heads/{branch}")
             parent = existing or (self.resolve(base) if base else None)
-            changes: dict[str, tuple[str, str] | None] = {}
+            ref = f"refs/heads/{branch}"
+            stream = [f"commit {ref}\n".encode(), _ident("author", author), _ident("committer", author),
+                      _data(message.encode())]
+            if parent:
+                stream.append(f"from {parent}\n".encode())
             for path, content in files.items():
                 if content is None:
-                    changes[path] = None
+                    stream.append(f"D {path}\n".encode())
                     continue
                 data = content.encode() if isinstance(content, str) else content
-                changes[path] = ("100644", self.write_blob(data))
-            tree = self.write_tree(parent, changes)
-            sha = self.commit_tree(tree, [parent] if parent else [], message, author)
-            self.update_ref(f"refs/heads/{branch}", sha, existing or ZERO_SHA)
+                stream += [f"M 100644 inline {path}\n".encode(), _data(data)]
+            self.run("fast-import", "--quiet", "--force", stdin=b"".join(stream) + b"\n")
+            sha = self.resolve(ref)
+            assert sha is not None
             return sha
+
+
+def _ident(role: str, who: Author) -> bytes:
+    when = who.date or f"{int(time.time())} +0000"
+    return f"{role} {who.name} <{who.email}> {when}\n".encode()
+
+
+def _data(payload: bytes) -> bytes:
+    return f"data {len(payload)}\n".encode() + payload + b"\n"

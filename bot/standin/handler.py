@@ -29,6 +29,7 @@ GRAPHQL_PATHS = ("/api/graphql", "/api/v3/graphql", "/graphql")
 
 class RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes; don't wait on delayed ACKs
     server: _Server
 
     def do_GET(self) -> None:
@@ -48,6 +49,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         self._body: bytes | None = None  # one handler instance serves every request on a keep-alive socket
         parts = urllib.parse.urlsplit(self.path)
         path, query = parts.path, dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+        self._log_path: str | None = None if path.startswith("/_standin/") else path
         if path.startswith("/_standin/"):
             self.send_json(*admin.handle(self.gh, self.command, path, self.read_json()))
             return
@@ -56,17 +58,25 @@ class RequestHandler(BaseHTTPRequestHandler):
             time.sleep(outcome.delay)
         if outcome.fault and outcome.fault.kind in ("drop", "timeout"):
             time.sleep(outcome.fault.delay if outcome.fault.kind == "timeout" else 0)
-            self.gh.log(self.command, path, 0)
+            self.send_response_log(0)
             self.drop()
             return
         if outcome.fault:
             self.read_body()
             status, headers, body = fault_response(outcome.fault)
-            self.gh.log(self.command, path, status)
             self.send_json(status, body, headers)
             return
-        status = self.route(path, parts.query, query)
-        self.gh.log(self.command, path, status)
+        self.route(path, parts.query, query)
+
+    def send_response_log(self, code: int) -> None:
+        # Logged before any byte goes out, so a client that has its answer always finds it in the log.
+        if self._log_path is not None:
+            self.gh.log(self.command, self._log_path, code)
+            self._log_path = None
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.send_response_log(code)
+        super().send_response(code, message)
 
     def route(self, path: str, raw_query: str, query: dict[str, str]) -> int:
         if githttp.is_git_path(path):

@@ -131,8 +131,10 @@ def get_org(ctx: Ctx, org: str) -> dict[str, Any]:
     if org not in ctx.gh.state.accounts or ctx.gh.state.account(org)[1] != "Organization":
         raise not_found("https://docs.github.com/rest/orgs/orgs#get-an-organization")
     user = shapes.user(ctx.gh, org)
-    return {**{k: user[k] for k in ("login", "id", "node_id", "url", "avatar_url", "html_url", "type")},
-            "repos_url": f"{ctx.gh.api_url}/orgs/{org}/repos", "description": None, "name": org,
+    api = f"{ctx.gh.api_url}/orgs/{org}"
+    return {**{k: user[k] for k in ("login", "id", "node_id", "avatar_url", "html_url", "type")},
+            "url": api, "repos_url": f"{api}/repos", "events_url": f"{api}/events", "hooks_url": f"{api}/hooks",
+            "issues_url": f"{api}/issues", "members_url": f"{api}/members{{/member}}", "description": None, "name": org,
             "public_repos": len(ctx.gh.repos(org)), "created_at": now_iso(0), "updated_at": now_iso(0)}
 
 

@@ -60,7 +60,7 @@ class StandIn:
         self._server = _Server(("127.0.0.1", self.port), RequestHandler)
         self._server.standin = self
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="standin", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="standin", daemon=True)
         self._thread.start()
         return self
 

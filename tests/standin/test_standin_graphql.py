@@ -1,0 +1,118 @@
+"""GraphQL: the bot's aliased repository query, org paging, viewer/rateLimit, and GitHub-shaped errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import graphql
+import pytest
+import requests
+
+from bot.standin import StandIn
+from bot.standin.graphql_api import MIN_SCHEMA, SHARED_SCHEMA, schema
+
+REPO_QUERY = """
+query($owner: String!) {
+  rateLimit { cost remaining resetAt }
+  viewer { login }
+  app: repository(owner: $owner, name: "app") { ...repo }
+  void: repository(owner: $owner, name: "void") { ...repo }
+  gone: repository(owner: $owner, name: "gone") { ...repo }
+}
+fragment repo on Repository {
+  nameWithOwner isArchived isFork isEmpty
+  defaultBranchRef { name target { oid } }
+  object(expression: "HEAD:.github/workflows") {
+    ... on Tree { entries { name type object { ... on Blob { text isBinary isTruncated byteSize oid } } } }
+    ... on Blob { text }
+  }
+}
+"""
+
+ORG_QUERY = """
+query($cursor: String) {
+  organization(login: "acme") {
+    repositories(first: 2, after: $cursor) {
+      totalCount pageInfo { hasNextPage endCursor }
+      nodes { name nameWithOwner isArchived isFork isEmpty defaultBranchRef { name } }
+    }
+  }
+}
+"""
+
+
+def run(gh: StandIn, auth: dict[str, str], query: str, **variables: Any) -> dict[str, Any]:
+    response = requests.post(gh.graphql_url, headers=auth, json={"query": query, "variables": variables}, timeout=30)
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_aliased_repositories_with_workflow_tree(seeded: StandIn, auth: dict[str, str]) -> None:
+    result = run(seeded, auth, REPO_QUERY, owner="acme")
+    app, void = result["data"]["app"], result["data"]["void"]
+    assert app["nameWithOwner"] == "acme/app" and not app["isEmpty"]
+    assert app["defaultBranchRef"]["target"]["oid"] == seeded.bare("acme", "app").resolve("main")
+    entries = {e["name"]: e for e in app["object"]["entries"]}
+    assert set(entries) == {"ci.yml", "release.yml"}
+    assert entries["ci.yml"]["type"] == "blob" and entries["ci.yml"]["object"]["text"].startswith("on: push")
+    assert void == {"nameWithOwner": "acme/void", "isArchived": False, "isFork": False, "isEmpty": True,
+                    "defaultBranchRef": None, "object": None}
+    assert result["data"]["gone"] is None
+    [error] = result["errors"]
+    assert error["type"] == "NOT_FOUND" and error["path"] == ["gone"]
+    assert error["message"] == "Could not resolve to a Repository with the name 'acme/gone'."
+    assert result["data"]["viewer"]["login"] == "ztbot-user"
+    assert result["data"]["rateLimit"]["cost"] == 1
+
+
+def test_organization_repositories_page_with_cursors(seeded: StandIn, auth: dict[str, str]) -> None:
+    names, cursor, pages = [], None, 0
+    while True:
+        repos = run(seeded, auth, ORG_QUERY, cursor=cursor)["data"]["organization"]["repositories"]
+        assert repos["totalCount"] == 5
+        names += [n["name"] for n in repos["nodes"]]
+        pages += 1
+        if not repos["pageInfo"]["hasNextPage"]:
+            break
+        cursor = repos["pageInfo"]["endCursor"]
+    assert (names, pages) == (["app", "copy", "lib", "old", "void"], 3)
+
+
+def test_pushes_show_up_in_graphql(seeded: StandIn, auth: dict[str, str]) -> None:
+    seeded.commit("acme", "app", {".github/workflows/new.yml": "on: pull_request\n"})
+    result = run(seeded, auth, REPO_QUERY, owner="acme")
+    assert "new.yml" in {e["name"] for e in result["data"]["app"]["object"]["entries"]}
+
+
+def test_invalid_query_returns_github_style_errors(seeded: StandIn, auth: dict[str, str]) -> None:
+    result = run(seeded, auth, '{ repository(owner: "acme", name: "app") { nope } }')
+    assert "data" not in result
+    assert "nope" in result["errors"][0]["message"] and result["errors"][0]["locations"]
+
+
+def test_graphql_needs_a_token(seeded: StandIn) -> None:
+    response = requests.post(seeded.graphql_url, json={"query": "{ viewer { login } }"}, timeout=10)
+    assert response.status_code == 401
+
+
+def test_graphql_rate_limit_headers(seeded: StandIn, auth: dict[str, str]) -> None:
+    response = requests.post(seeded.graphql_url, headers=auth, json={"query": "{ viewer { login } }"}, timeout=10)
+    assert response.headers["X-RateLimit-Resource"] == "graphql"
+    assert response.headers["X-RateLimit-Used"] == "1"
+
+
+@pytest.mark.parametrize("query", [REPO_QUERY, ORG_QUERY])
+def test_queries_valid_against_both_schemas(query: str) -> None:
+    # The project's small SDL must accept what GitHub's full schema accepts, for the bot's queries.
+    paths = [MIN_SCHEMA] + ([SHARED_SCHEMA] if SHARED_SCHEMA.exists() else [])
+    for path in paths:
+        assert graphql.validate(schema(Path(path)), graphql.parse(query)) == [], path
+
+
+def test_min_schema_serves_the_same_answers(tmp_path: Path) -> None:
+    with StandIn(tmp_path / "r", graphql_schema=MIN_SCHEMA) as gh:
+        gh.create_repo("acme", "app", {".github/workflows/ci.yml": "on: push\n"})
+        auth = {"Authorization": f"bearer {gh.add_token()}"}
+        result = run(gh, auth, REPO_QUERY, owner="acme")
+        assert result["data"]["app"]["object"]["entries"][0]["object"]["text"] == "on: push\n"
