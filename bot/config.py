@@ -209,3 +209,26 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return repr(value)
+
+
+def check(cfg: Config, transform_ids: list[str]) -> Config:
+    """Checks that need more than types: real transform ids, ranges, required names."""
+    def ids(where: str, given: list[str]) -> None:
+        for i, tid in enumerate(given):
+            if tid not in transform_ids:
+                close = difflib.get_close_matches(tid, transform_ids, n=1)
+                hint = f"; did you mean `{close[0]}`?" if close else ""
+                raise ConfigError(cfg.source, f"{where}[{i}]", f"unknown transform `{tid}`{hint}",
+                                  "list them with `ztbot transforms`")
+
+    ids("transforms.enabled", cfg.transforms.enabled)
+    for n, wave in enumerate(cfg.rollout.waves):
+        ids(f"rollout.waves[{n}].transforms", wave.transforms)
+        if not 0 <= wave.canary_percent <= 100:
+            raise ConfigError(cfg.source, f"rollout.waves[{n}].canary_percent",
+                              f"expected 0 to 100, got {wave.canary_percent}")
+    for tid in cfg.transforms.options:
+        ids("transforms", [tid])
+    if cfg.github.target in ("org", "user") and not cfg.github.name:
+        raise ConfigError(cfg.source, "github.name", f"required when github.target = \"{cfg.github.target}\"")
+    return cfg

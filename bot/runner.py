@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from transforms.base import Context, Finding, Severity, Transform
+from transforms.ignores import apply_ignores
 from transforms.yamldoc import Doc, YamlError, parse
 from transforms.yamledit import EditError, apply_ops
 
@@ -28,6 +29,7 @@ class FileResult:
     findings: list[tuple[str, Finding]] = field(default_factory=list)  # (transform id, finding)
     errors: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)  # transform ids that changed the file
+    ignored: list[tuple[str, Finding]] = field(default_factory=list)  # silenced by `# ztbot: ignore`
 
     @property
     def changed(self) -> bool:
@@ -39,7 +41,9 @@ def parse_error_finding(exc: YamlError) -> Finding:
                    max(exc.line, 1), max(exc.column, 1), severity=Severity.ERROR)
 
 
-def run_file(text: str, ctx: Context, transforms: Mapping[str, Transform], fix: bool = True) -> FileResult:
+def run_file(text: str, ctx: Context, transforms: Mapping[str, Transform], fix: bool = True,
+             honour_ignores: bool = True) -> FileResult:
+    """Detect (and fix) with every transform in order; `honour_ignores=False` when the org forbids overrides."""
     result = FileResult(ctx.path, Status.UNCHANGED, before=text, after=text)
     try:
         original = parse(text)
@@ -52,18 +56,22 @@ def run_file(text: str, ctx: Context, transforms: Mapping[str, Transform], fix: 
         return _crashed(result, "parse", exc)
     doc = original
     for tid, transform in transforms.items():
-        doc = _one(tid, transform, doc, ctx, result, fix)
+        doc = _one(tid, transform, doc, ctx, result, fix, honour_ignores)
     result.after = original.restore(doc.text) if result.applied else text
     result.status = _status(result)
     return result
 
 
-def _one(tid: str, transform: Transform, doc: Doc, ctx: Context, result: FileResult, fix: bool) -> Doc:
+def _one(tid: str, transform: Transform, doc: Doc, ctx: Context, result: FileResult, fix: bool,
+         honour_ignores: bool) -> Doc:
     """Detect and (when fixing) apply one transform atomically: its edits all land or none do."""
     options = ctx.options.get(tid, {}) if isinstance(ctx.options.get(tid), dict) else {}
     tctx = Context(ctx.path, ctx.read, options, ctx.repo)
     try:
         findings = transform.detect(doc, tctx)
+        if honour_ignores:
+            findings, quiet = apply_ignores(doc, tid, findings)
+            result.ignored += [(tid, f) for f in quiet]
         result.findings += [(tid, f) for f in findings]
         if not fix or not any(f.fixable for f in findings):
             return doc

@@ -117,15 +117,19 @@ class Permissions:
         if current == default:
             return None
         verb = "replace broad" if current is not None else "add"
+        pending = [f.data["job"] for f in findings if f.rule == FIXABLE]
         return Finding(TOP, f"{verb} workflow-level permissions with {flat(default)} (every job is explicit)",
-                       line, yaml_path="permissions", fixable=True, data={"value": default})
+                       line, yaml_path="permissions", fixable=True, data={"value": default, "jobs": pending})
 
     def apply(self, doc: Doc, ctx: Context, findings: list[Finding]) -> list[Op]:
         comments = bool(ctx.options.get("comments", True))
         ops: list[Op] = []
+        blocked = {f.data["job"] for f in findings if f.rule == FIXABLE}
         for f in findings:
             if not f.fixable:
                 continue
+            if f.rule == TOP and not set(f.data["jobs"]) <= blocked:
+                continue  # a job it relied on was silenced (`# ztbot: ignore`): it keeps the old default
             if f.rule == FIXABLE:
                 ops.append(self._job_op(doc, f, comments))
             elif "permissions" in (doc.data or {}):
