@@ -13,7 +13,9 @@ from bot.standin.server import StandIn
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot.standin", description=__doc__)
-    parser.add_argument("--root", type=Path, required=True, help="directory of bare repos (<owner>/<name>.git)")
+    parser.add_argument(
+        "--root", type=Path, required=True, help="directory of bare repos (<owner>/<name>.git)"
+    )
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 = pick a free one)")
     parser.add_argument("--token", action="append", default=[], help="accept this token (repeatable)")
     parser.add_argument("--login", default="ztbot-user", help="login the --token values act as")
@@ -29,8 +31,12 @@ def main(argv: list[str] | None = None) -> int:
     tokens = [gh.add_token(args.login, value=value) for value in args.token] or [gh.add_token(args.login)]
     with gh:
         # One JSON line so scripts can read the URLs and tokens from stdout.
-        print(json.dumps({"url": gh.url, "api_url": gh.api_url, "graphql_url": gh.graphql_url,
-                          "tokens": tokens}), flush=True)
+        print(
+            json.dumps(
+                {"url": gh.url, "api_url": gh.api_url, "graphql_url": gh.graphql_url, "tokens": tokens}
+            ),
+            flush=True,
+        )
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

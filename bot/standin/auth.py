@@ -59,8 +59,12 @@ def app_jwt(gh: StandIn, secret: str) -> Token:
         raise ApiError(401, "'Issuer' claim ('iss') must be an Integer", doc="https://docs.github.com/rest")
     exp = claims.get("exp")
     if not isinstance(exp, int | float) or exp < time.time() - 60:
-        raise ApiError(401, "'Expiration time' claim ('exp') must be a numeric value representing the future time "
-                            "at which the assertion expires", doc="https://docs.github.com/rest")
+        raise ApiError(
+            401,
+            "'Expiration time' claim ('exp') must be a numeric value representing the future time "
+            "at which the assertion expires",
+            doc="https://docs.github.com/rest",
+        )
     return Token(secret, gh.app_slug, "jwt", scopes=())
 
 
@@ -68,10 +72,16 @@ def _verified_claims(gh: StandIn, secret: str) -> dict[str, object]:
     import jwt  # PyJWT with cryptography; only needed when a public key was given
 
     try:
-        return jwt.decode(secret, gh.app_public_key, algorithms=["RS256"],  # type: ignore[arg-type]
-                          options={"verify_exp": False, "verify_iat": False, "verify_aud": False})
+        return jwt.decode(
+            secret,
+            gh.app_public_key,
+            algorithms=["RS256"],  # type: ignore[arg-type]
+            options={"verify_exp": False, "verify_iat": False, "verify_aud": False},
+        )
     except jwt.PyJWTError:
-        raise ApiError(401, "A JSON web token could not be decoded", doc="https://docs.github.com/rest") from None
+        raise ApiError(
+            401, "A JSON web token could not be decoded", doc="https://docs.github.com/rest"
+        ) from None
 
 
 def _unverified_claims(secret: str) -> dict[str, object]:
@@ -79,5 +89,7 @@ def _unverified_claims(secret: str) -> dict[str, object]:
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except ValueError:
-        raise ApiError(401, "A JSON web token could not be decoded", doc="https://docs.github.com/rest") from None
+        raise ApiError(
+            401, "A JSON web token could not be decoded", doc="https://docs.github.com/rest"
+        ) from None
     return claims if isinstance(claims, dict) else {}

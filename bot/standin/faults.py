@@ -20,7 +20,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["status", "secondary", "too_many", "exhausted", "latency", "drop", "timeout", "workflow_push"]
+FaultKind = Literal[
+    "status", "secondary", "too_many", "exhausted", "latency", "drop", "timeout", "workflow_push"
+]
 
 
 @dataclass
@@ -113,24 +115,39 @@ def fault_response(fault: Fault) -> tuple[int, dict[str, str], dict[str, Any]]:
     """Status, headers and JSON body for a response-replacing fault, as GitHub sends them."""
     doc = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
     if fault.kind == "secondary":
-        message = fault.message or ("You have exceeded a secondary rate limit. Please wait a few minutes "
-                                    "before you try again.")
+        message = fault.message or (
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+        )
         return 403, {"Retry-After": str(fault.retry_after), **fault.headers}, _body(message, doc, 403)
     if fault.kind == "too_many":
         message = fault.message or "Too Many Requests"
         return 429, {"Retry-After": str(fault.retry_after), **fault.headers}, _body(message, doc, 429)
     if fault.kind == "exhausted":
         reset = int(time.time()) + fault.reset_in
-        headers = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0", "X-RateLimit-Used": "5000",
-                   "X-RateLimit-Reset": str(reset), "X-RateLimit-Resource": "core", **fault.headers}
+        headers = {
+            "X-RateLimit-Limit": "5000",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Used": "5000",
+            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Resource": "core",
+            **fault.headers,
+        }
         message = fault.message or "API rate limit exceeded for installation ID 1."
         return 403, headers, _body(message, doc, 403)
     message = fault.message or _REASONS.get(fault.status, "Server Error")
     return fault.status, dict(fault.headers), _body(message, "https://docs.github.com/rest", fault.status)
 
 
-_REASONS = {500: "Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
-            403: "Forbidden", 404: "Not Found", 401: "Bad credentials", 409: "Conflict"}
+_REASONS = {
+    500: "Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+    403: "Forbidden",
+    404: "Not Found",
+    401: "Bad credentials",
+    409: "Conflict",
+}
 
 
 def _body(message: str, doc: str, status: int) -> dict[str, Any]:

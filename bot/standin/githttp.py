@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from bot.standin.server import StandIn
     from bot.standin.state import Token
 
-_GIT_PATH = re.compile(r"^/(?P<owner>[^/]+)/(?P<repo>[^/]+?)(?:\.git)?"
-                       r"(?P<rest>/(?:info/refs|git-upload-pack|git-receive-pack|HEAD|objects/.+))$")
+_GIT_PATH = re.compile(
+    r"^/(?P<owner>[^/]+)/(?P<repo>[^/]+?)(?:\.git)?"
+    r"(?P<rest>/(?:info/refs|git-upload-pack|git-receive-pack|HEAD|objects/.+))$"
+)
 _HOOK = Path(__file__).with_name("proc_receive.py")
 
 
@@ -37,8 +39,12 @@ def serve(request: RequestHandler, path: str, raw_query: str) -> int:
     try:
         token = authenticate(gh, request.headers.get("Authorization"))
     except ApiError:
-        return _plain(request, 401, "Invalid username or token. Password authentication is not supported "
-                                    "for Git operations.\n", challenge=True)
+        return _plain(
+            request,
+            401,
+            "Invalid username or token. Password authentication is not supported for Git operations.\n",
+            challenge=True,
+        )
     meta = gh.repo(owner, name)
     if token is None:
         return _plain(request, 401, "Authentication required\n", challenge=True)
@@ -55,15 +61,24 @@ def serve(request: RequestHandler, path: str, raw_query: str) -> int:
     return _relay(request, proc.stdout)
 
 
-def _cgi_env(request: RequestHandler, gh: StandIn, path_info: str, query: str, length: int,
-             token: Token) -> dict[str, str]:
-    env = git_env({
-        "GIT_PROJECT_ROOT": str(gh.root.resolve()), "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": path_info,
-        "QUERY_STRING": query, "REQUEST_METHOD": request.command, "CONTENT_LENGTH": str(length),
-        "CONTENT_TYPE": request.headers.get("Content-Type", ""), "REMOTE_USER": token.login,
-        "REMOTE_ADDR": request.client_address[0], "SERVER_PROTOCOL": "HTTP/1.1",
-        "GATEWAY_INTERFACE": "CGI/1.1",
-    })
+def _cgi_env(
+    request: RequestHandler, gh: StandIn, path_info: str, query: str, length: int, token: Token
+) -> dict[str, str]:
+    env = git_env(
+        {
+            "GIT_PROJECT_ROOT": str(gh.root.resolve()),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": path_info,
+            "QUERY_STRING": query,
+            "REQUEST_METHOD": request.command,
+            "CONTENT_LENGTH": str(length),
+            "CONTENT_TYPE": request.headers.get("Content-Type", ""),
+            "REMOTE_USER": token.login,
+            "REMOTE_ADDR": request.client_address[0],
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "GATEWAY_INTERFACE": "CGI/1.1",
+        }
+    )
     if request.headers.get("Git-Protocol"):
         env["GIT_PROTOCOL"] = request.headers["Git-Protocol"]  # protocol v2 rides on this header
     if request.headers.get("Content-Encoding"):
@@ -81,9 +96,14 @@ def _workflow_guard(gh: StandIn, path: str, token: Token) -> dict[str, str]:
     else:
         return {}
     hooks = _hooks_dir(gh)
-    return {"GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_0": "core.hooksPath", "GIT_CONFIG_VALUE_0": str(hooks),
-            "GIT_CONFIG_KEY_1": "receive.procReceiveRefs", "GIT_CONFIG_VALUE_1": "refs/",
-            "STANDIN_WORKFLOW_ACTOR": actor}
+    return {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "core.hooksPath",
+        "GIT_CONFIG_VALUE_0": str(hooks),
+        "GIT_CONFIG_KEY_1": "receive.procReceiveRefs",
+        "GIT_CONFIG_VALUE_1": "refs/",
+        "STANDIN_WORKFLOW_ACTOR": actor,
+    }
 
 
 def _hooks_dir(gh: StandIn) -> Path:

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 ZERO_SHA = "0" * 40
 
@@ -75,7 +76,7 @@ class BareRepo:
 
     # Commits build a temporary index and then move a ref; serialise them per repo so two
     # seeding threads cannot race on the same branch.
-    _locks: dict[str, threading.Lock] = {}
+    _locks: ClassVar[dict[str, threading.Lock]] = {}
     _locks_guard = threading.Lock()
 
     def __init__(self, path: Path) -> None:
@@ -84,11 +85,15 @@ class BareRepo:
             self._lock = self._locks.setdefault(str(path), threading.Lock())
 
     # -- low level -------------------------------------------------------------------------------
-    def run(self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None,
-            check: bool = True) -> bytes:
+    def run(
+        self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None, check: bool = True
+    ) -> bytes:
         proc = subprocess.run(
             ["git", "--git-dir", str(self.path), *args],
-            input=stdin, capture_output=True, env=git_env(env), check=False,
+            input=stdin,
+            capture_output=True,
+            env=git_env(env),
+            check=False,
         )
         if check and proc.returncode != 0:
             raise GitError(f"git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
@@ -101,15 +106,21 @@ class BareRepo:
     @classmethod
     def init(cls, path: Path, default_branch: str) -> BareRepo:
         path.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["git", "init", "-q", "--bare", "-b", default_branch, str(path)],
-                       check=True, env=git_env(), capture_output=True)
+        subprocess.run(
+            ["git", "init", "-q", "--bare", "-b", default_branch, str(path)],
+            check=True,
+            env=git_env(),
+            capture_output=True,
+        )
         repo = cls(path)
         # Partial and shallow clones need these; receivepack lets authenticated pushes in.
         # Appended directly: six `git config` processes per seeded repo add up in test setup.
         with (path / "config").open("a") as config:
-            config.write("[uploadpack]\n\tallowFilter = true\n\tallowAnySHA1InWant = true\n"
-                         "[http]\n\treceivepack = true\n\tuploadpack = true\n"
-                         "[receive]\n\tdenyDeleteCurrent = false\n")
+            config.write(
+                "[uploadpack]\n\tallowFilter = true\n\tallowAnySHA1InWant = true\n"
+                "[http]\n\treceivepack = true\n\tuploadpack = true\n"
+                "[receive]\n\tdenyDeleteCurrent = false\n"
+            )
         return repo
 
     # -- refs ----------------------------------------------------------------------------------
@@ -182,12 +193,23 @@ class BareRepo:
         fmt = "%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B"
         out = self.run("show", "-s", f"--format={fmt}", "--date=iso-strict", sha, "--")
         fields = out.decode(errors="replace").split("\0", 9)
-        return CommitInfo(fields[0], fields[1], tuple(fields[2].split()), fields[3], fields[4],
-                          fields[5], fields[6], fields[7], fields[8], fields[9].rstrip("\n"))
+        return CommitInfo(
+            fields[0],
+            fields[1],
+            tuple(fields[2].split()),
+            fields[3],
+            fields[4],
+            fields[5],
+            fields[6],
+            fields[7],
+            fields[8],
+            fields[9].rstrip("\n"),
+        )
 
     def changed_paths(self, old: str | None, new: str) -> list[str]:
-        out = self.run("diff-tree", "-r", "--name-only", "--no-commit-id", "-z",
-                       old or self.empty_tree(), new)
+        out = self.run(
+            "diff-tree", "-r", "--name-only", "--no-commit-id", "-z", old or self.empty_tree(), new
+        )
         return [p for p in out.decode(errors="surrogateescape").split("\0") if p]
 
     def empty_tree(self) -> str:
@@ -216,11 +238,16 @@ class BareRepo:
                 self.run("update-index", "--index-info", stdin=("\n".join(lines) + "\n").encode(), env=env)
             return self.text("write-tree", env=env)
 
-    def commit_tree(self, tree: str, parents: list[str], message: str, author: Author,
-                    committer: Author | None = None) -> str:
+    def commit_tree(
+        self, tree: str, parents: list[str], message: str, author: Author, committer: Author | None = None
+    ) -> str:
         committer = committer or author
-        env = {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email,
-               "GIT_COMMITTER_NAME": committer.name, "GIT_COMMITTER_EMAIL": committer.email}
+        env = {
+            "GIT_AUTHOR_NAME": author.name,
+            "GIT_AUTHOR_EMAIL": author.email,
+            "GIT_COMMITTER_NAME": committer.name,
+            "GIT_COMMITTER_EMAIL": committer.email,
+        }
         if author.date:
             env["GIT_AUTHOR_DATE"] = author.date
         if committer.date:
@@ -230,8 +257,14 @@ class BareRepo:
             args += ["-p", parent]
         return self.text(*args, stdin=message.encode(), env=env)
 
-    def commit_files(self, branch: str, files: dict[str, str | bytes | None], message: str,
-                     author: Author, base: str | None = None) -> str:
+    def commit_files(
+        self,
+        branch: str,
+        files: dict[str, str | bytes | None],
+        message: str,
+        author: Author,
+        base: str | None = None,
+    ) -> str:
         """Commit `files` on top of `branch` (or `base` for a new branch); None deletes a path.
 
         One `git fast-import` process writes blobs, tree, commit and ref together.
@@ -240,8 +273,12 @@ class BareRepo:
             existing = self.resolve(f"refs/heads/{branch}")
             parent = existing or (self.resolve(base) if base else None)
             ref = f"refs/heads/{branch}"
-            stream = [f"commit {ref}\n".encode(), _ident("author", author), _ident("committer", author),
-                      _data(message.encode())]
+            stream = [
+                f"commit {ref}\n".encode(),
+                _ident("author", author),
+                _ident("committer", author),
+                _data(message.encode()),
+            ]
             if parent:
                 stream.append(f"from {parent}\n".encode())
             for path, content in files.items():

@@ -29,7 +29,7 @@ _schemas: dict[Path, graphql.GraphQLSchema] = {}
 _schema_lock = threading.Lock()
 
 
-class NotFound(Exception):
+class NotFoundError(Exception):
     """A GitHub-style NOT_FOUND error attached to one field."""
 
 
@@ -52,9 +52,13 @@ def handle(gh: StandIn, token: Token, payload: Any) -> tuple[Response, str]:
         raise ApiError(400, "Problems parsing JSON", doc="https://docs.github.com/graphql")
     rest.check_budget(token, "graphql")
     path = Path(gh.graphql_schema) if gh.graphql_schema else None
-    result = graphql.graphql_sync(schema(path), payload["query"], root_value=_root(gh, token),
-                                  variable_values=payload.get("variables"),
-                                  operation_name=payload.get("operationName"))
+    result = graphql.graphql_sync(
+        schema(path),
+        payload["query"],
+        root_value=_root(gh, token),
+        variable_values=payload.get("variables"),
+        operation_name=payload.get("operationName"),
+    )
     body: dict[str, Any] = {}
     if result.data is not None or not result.errors:
         body["data"] = result.data
@@ -65,7 +69,7 @@ def handle(gh: StandIn, token: Token, payload: Any) -> tuple[Response, str]:
 
 def _format_error(error: graphql.GraphQLError) -> dict[str, Any]:
     formatted: dict[str, Any] = dict(error.formatted)
-    if isinstance(error.original_error, NotFound):
+    if isinstance(error.original_error, NotFoundError):
         formatted["type"] = "NOT_FOUND"
     elif error.original_error is None and error.path is None:
         formatted.setdefault("extensions", {})["code"] = "graphqlParseOrValidationError"
@@ -77,14 +81,17 @@ def _root(gh: StandIn, token: Token) -> dict[str, Any]:
     def repository(info: Any, owner: str, name: str, **_: Any) -> dict[str, Any]:
         meta = gh.repo(owner, name)
         if meta is None or not rest.can_see(gh, token, meta):
-            raise NotFound(f"Could not resolve to a Repository with the name '{owner}/{name}'.")
+            raise NotFoundError(f"Could not resolve to a Repository with the name '{owner}/{name}'.")
         return repo_node(gh, token, meta)
 
     def owner(info: Any, login: str, kind: str | None = None, **_: Any) -> dict[str, Any]:
         if login not in gh.state.accounts or (kind and gh.state.account(login)[1] != kind):
             what = kind or "Organization"
-            raise NotFound(f"Could not resolve to an {what} with the login of '{login}'." if what[0] in "AEIOU"
-                           else f"Could not resolve to a {what} with the login of '{login}'.")
+            raise NotFoundError(
+                f"Could not resolve to an {what} with the login of '{login}'."
+                if what[0] in "AEIOU"
+                else f"Could not resolve to a {what} with the login of '{login}'."
+            )
         return owner_node(gh, token, login)
 
     budget = token.budget("graphql")
@@ -94,9 +101,14 @@ def _root(gh: StandIn, token: Token) -> dict[str, Any]:
         "user": lambda info, login, **kw: owner(info, login, "User"),
         "repositoryOwner": lambda info, login, **kw: owner(info, login),
         "viewer": lambda info, **kw: {**owner_node(gh, token, token.login), "__typename": "User"},
-        "rateLimit": lambda info, **kw: {"cost": 1, "limit": budget.limit, "nodeCount": 1,
-                                         "remaining": budget.remaining, "resetAt": now_iso(budget.reset),
-                                         "used": budget.used},
+        "rateLimit": lambda info, **kw: {
+            "cost": 1,
+            "limit": budget.limit,
+            "nodeCount": 1,
+            "remaining": budget.remaining,
+            "resetAt": now_iso(budget.reset),
+            "used": budget.used,
+        },
     }
 
 
@@ -106,9 +118,15 @@ def gid(kind: str, key: object) -> str:
 
 def owner_node(gh: StandIn, token: Token, login: str) -> dict[str, Any]:
     ident, kind = gh.state.account(login)
-    return {"__typename": "User" if kind == "User" else "Organization", "id": gid(kind, ident), "login": login,
-            "name": login, "url": f"{gh.url}/{login}", "databaseId": ident,
-            "repositories": lambda info, **args: repo_connection(gh, token, login, args)}
+    return {
+        "__typename": "User" if kind == "User" else "Organization",
+        "id": gid(kind, ident),
+        "login": login,
+        "name": login,
+        "url": f"{gh.url}/{login}",
+        "databaseId": ident,
+        "repositories": lambda info, **args: repo_connection(gh, token, login, args),
+    }
 
 
 def repo_connection(gh: StandIn, token: Token, login: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -118,14 +136,20 @@ def repo_connection(gh: StandIn, token: Token, login: str, args: dict[str, Any])
             metas = [m for m in metas if getattr(m, attr) == args[flag]]
     start = _cursor_index(args.get("after")) + 1 if args.get("after") else 0
     first = min(args.get("first") or 100, 100)
-    page = metas[start:start + first]
+    page = metas[start : start + first]
     cursors = [base64.b64encode(f"cursor:v2:{start + i}".encode()).decode() for i in range(len(page))]
     nodes = [repo_node(gh, token, m) for m in page]
     return {
-        "nodes": nodes, "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes, strict=True)],
-        "totalCount": len(metas), "totalDiskUsage": 0,
-        "pageInfo": {"hasNextPage": start + first < len(metas), "hasPreviousPage": start > 0,
-                     "startCursor": cursors[0] if cursors else None, "endCursor": cursors[-1] if cursors else None},
+        "nodes": nodes,
+        "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes, strict=True)],
+        "totalCount": len(metas),
+        "totalDiskUsage": 0,
+        "pageInfo": {
+            "hasNextPage": start + first < len(metas),
+            "hasPreviousPage": start > 0,
+            "startCursor": cursors[0] if cursors else None,
+            "endCursor": cursors[-1] if cursors else None,
+        },
     }
 
 
@@ -133,7 +157,7 @@ def _cursor_index(cursor: str) -> int:
     try:
         return int(base64.b64decode(cursor).decode().rsplit(":", 1)[1])
     except (ValueError, IndexError):
-        raise NotFound(f"`{cursor}` does not appear to be a valid cursor.") from None
+        raise NotFoundError(f"`{cursor}` does not appear to be a valid cursor.") from None
 
 
 # -- repositories and git objects ------------------------------------------------------------------------
@@ -144,19 +168,35 @@ def repo_node(gh: StandIn, token: Token, meta: RepoMeta) -> dict[str, Any]:
         branch = bare.head_branch()
         return ref_node(gh, meta, bare, f"refs/heads/{branch}")
 
-    def obj(info: Any, expression: str | None = None, oid: str | None = None, **_: Any) -> dict[str, Any] | None:
+    def obj(
+        info: Any, expression: str | None = None, oid: str | None = None, **_: Any
+    ) -> dict[str, Any] | None:
         return git_object(gh, meta, bare, expression or oid or "")
 
     return {
-        "__typename": "Repository", "id": gid("Repository", meta.id), "databaseId": meta.id, "name": meta.name,
-        "nameWithOwner": meta.full_name, "owner": lambda info, **_: owner_node(gh, token, meta.owner),
-        "description": meta.description, "url": f"{gh.url}/{meta.full_name}", "isArchived": meta.archived,
-        "isFork": meta.fork, "isPrivate": meta.private, "isDisabled": False, "isLocked": False,
-        "isTemplate": False, "isEmpty": lambda info, **_: not bare.refs("refs/heads/"),
-        "visibility": "PRIVATE" if meta.private else "PUBLIC", "createdAt": meta.created_at,
-        "pushedAt": lambda info, **_: now_iso(), "updatedAt": meta.created_at,
-        "diskUsage": lambda info, **_: bare.disk_kb(), "defaultBranchRef": default_ref, "object": obj,
-        "ref": lambda info, qualifiedName, **_: ref_node(gh, meta, bare, qualifiedName),
+        "__typename": "Repository",
+        "id": gid("Repository", meta.id),
+        "databaseId": meta.id,
+        "name": meta.name,
+        "nameWithOwner": meta.full_name,
+        "owner": lambda info, **_: owner_node(gh, token, meta.owner),
+        "description": meta.description,
+        "url": f"{gh.url}/{meta.full_name}",
+        "isArchived": meta.archived,
+        "isFork": meta.fork,
+        "isPrivate": meta.private,
+        "isDisabled": False,
+        "isLocked": False,
+        "isTemplate": False,
+        "isEmpty": lambda info, **_: not bare.refs("refs/heads/"),
+        "visibility": "PRIVATE" if meta.private else "PUBLIC",
+        "createdAt": meta.created_at,
+        "pushedAt": lambda info, **_: now_iso(),
+        "updatedAt": meta.created_at,
+        "diskUsage": lambda info, **_: bare.disk_kb(),
+        "defaultBranchRef": default_ref,
+        "object": obj,
+        "ref": lambda info, **args: ref_node(gh, meta, bare, args["qualifiedName"]),
     }
 
 
@@ -165,9 +205,16 @@ def ref_node(gh: StandIn, meta: RepoMeta, bare: BareRepo, name: str) -> dict[str
     sha = bare.refs(full).get(full)
     if sha is None:
         return None
-    prefix, _, short = full.rpartition("/") if not full.startswith("refs/heads/") else ("refs/heads", "", full[11:])
-    return {"__typename": "Ref", "id": gid("Ref", full), "name": short, "prefix": prefix + "/",
-            "target": lambda info, **_: git_object(gh, meta, bare, sha)}
+    prefix, _, short = (
+        full.rpartition("/") if not full.startswith("refs/heads/") else ("refs/heads", "", full[11:])
+    )
+    return {
+        "__typename": "Ref",
+        "id": gid("Ref", full),
+        "name": short,
+        "prefix": prefix + "/",
+        "target": lambda info, **_: git_object(gh, meta, bare, sha),
+    }
 
 
 def git_object(gh: StandIn, meta: RepoMeta, bare: BareRepo, expression: str) -> dict[str, Any] | None:
@@ -181,19 +228,30 @@ def git_object(gh: StandIn, meta: RepoMeta, bare: BareRepo, expression: str) -> 
     return object_node(gh, meta, bare, sha, kind, prefix)
 
 
-def object_node(gh: StandIn, meta: RepoMeta, bare: BareRepo, sha: str, kind: str, path: str = "") -> dict[str, Any]:
+def object_node(
+    gh: StandIn, meta: RepoMeta, bare: BareRepo, sha: str, kind: str, path: str = ""
+) -> dict[str, Any]:
     """A Blob, Tree or Commit; `path` is where a tree sits, so TreeEntry.path can be repo-relative."""
     common = {"id": gid(kind, sha), "oid": sha, "abbreviatedOid": sha[:7]}
     if kind == "blob":
         return {"__typename": "Blob", **common, **blob_fields(bare, sha)}
     if kind == "tree":
-        return {"__typename": "Tree", **common, "entries": lambda info, **_: tree_entries(gh, meta, bare, sha, path)}
+        return {
+            "__typename": "Tree",
+            **common,
+            "entries": lambda info, **_: tree_entries(gh, meta, bare, sha, path),
+        }
     info = bare.commit_info(sha)
-    return {"__typename": "Commit", **common, "message": info.message,
-            "messageHeadline": info.message.splitlines()[0] if info.message else "",
-            "committedDate": info.committer_date, "authoredDate": info.author_date,
-            "url": f"{gh.url}/{meta.full_name}/commit/{sha}",
-            "tree": lambda i, **_: object_node(gh, meta, bare, info.tree, "tree")}
+    return {
+        "__typename": "Commit",
+        **common,
+        "message": info.message,
+        "messageHeadline": info.message.splitlines()[0] if info.message else "",
+        "committedDate": info.committer_date,
+        "authoredDate": info.author_date,
+        "url": f"{gh.url}/{meta.full_name}/commit/{sha}",
+        "tree": lambda i, **_: object_node(gh, meta, bare, info.tree, "tree"),
+    }
 
 
 def blob_fields(bare: BareRepo, sha: str) -> dict[str, Any]:
@@ -206,8 +264,12 @@ def blob_fields(bare: BareRepo, sha: str) -> dict[str, Any]:
         except UnicodeDecodeError:
             binary = True
     truncated = len(data) > TRUNCATE_AT
-    return {"byteSize": len(data), "isBinary": binary, "isTruncated": truncated,
-            "text": None if binary else (text[:TRUNCATE_AT] if truncated and text else text)}
+    return {
+        "byteSize": len(data),
+        "isBinary": binary,
+        "isTruncated": truncated,
+        "text": None if binary else (text[:TRUNCATE_AT] if truncated and text else text),
+    }
 
 
 def tree_entries(gh: StandIn, meta: RepoMeta, bare: BareRepo, sha: str, path: str) -> list[dict[str, Any]]:
@@ -215,10 +277,21 @@ def tree_entries(gh: StandIn, meta: RepoMeta, bare: BareRepo, sha: str, path: st
     for e in bare.ls_tree(sha):
         full = f"{path}/{e.name}" if path else e.name
         ext = "." + e.name.rsplit(".", 1)[1] if "." in e.name[1:] else None
-        entries.append({
-            "name": e.name, "path": full, "type": e.type, "mode": int(e.mode, 8), "oid": e.sha,
-            "size": e.size or 0, "extension": ext, "isGenerated": False, "lineCount": None, "language": None,
-            "object": (lambda info, _e=e, _p=full, **_: object_node(gh, meta, bare, _e.sha, _e.type, _p))
-            if e.type != "commit" else None,
-        })
+        entries.append(
+            {
+                "name": e.name,
+                "path": full,
+                "type": e.type,
+                "mode": int(e.mode, 8),
+                "oid": e.sha,
+                "size": e.size or 0,
+                "extension": ext,
+                "isGenerated": False,
+                "lineCount": None,
+                "language": None,
+                "object": (lambda info, _e=e, _p=full, **_: object_node(gh, meta, bare, _e.sha, _e.type, _p))
+                if e.type != "commit"
+                else None,
+            }
+        )
     return entries

@@ -84,9 +84,11 @@ class RequestHandler(BaseHTTPRequestHandler):
         if path in GRAPHQL_PATHS and self.command == "POST":
             return self.api_call(lambda token: graphql_api.handle(self.gh, token, self.read_json()))
         if path.startswith(API_PREFIX):
-            sub = path[len(API_PREFIX):] or "/"
+            sub = path[len(API_PREFIX) :] or "/"
             return self.api_call(lambda token: rest.handle(self.gh, self, sub, query, token))
-        return self.send_json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})
+        return self.send_json(
+            404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+        )
 
     # -- REST / GraphQL common path: auth, rate limit, ETag ----------------------------------------
     def api_call(self, call: Any) -> int:
@@ -103,15 +105,23 @@ class RequestHandler(BaseHTTPRequestHandler):
             response = Response(err.status, err.body(), err.headers)
         except Exception:
             traceback.print_exc(file=sys.stderr)
-            response = Response(500, {"message": "Server Error", "documentation_url": "https://docs.github.com/rest"})
+            response = Response(
+                500, {"message": "Server Error", "documentation_url": "https://docs.github.com/rest"}
+            )
         return self.finish_api(response, token, resource)
 
     def finish_api(self, response: Response, token: Token | None, resource: str | None) -> int:
-        headers = {"X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(), "X-GitHub-Media-Type": "github.v3; format=json",
-                   "X-GitHub-Api-Version-Selected": "2022-11-28", **response.headers}
+        headers = {
+            "X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(),
+            "X-GitHub-Media-Type": "github.v3; format=json",
+            "X-GitHub-Api-Version-Selected": "2022-11-28",
+            **response.headers,
+        }
         status = response.status
         if self.command == "GET" and status == 200 and response.body is not None:
-            etag = 'W/"' + hashlib.sha256(json.dumps(response.body, sort_keys=True).encode()).hexdigest() + '"'
+            etag = (
+                'W/"' + hashlib.sha256(json.dumps(response.body, sort_keys=True).encode()).hexdigest() + '"'
+            )
             headers["ETag"] = etag
             if _etag_matches(self.headers.get("If-None-Match"), etag):
                 status = 304
@@ -191,6 +201,10 @@ def rate_headers(token: Token, resource: str, counted: bool = True) -> dict[str,
     budget = token.budget(resource)
     if counted:
         budget.used += 1
-    return {"X-RateLimit-Limit": str(budget.limit), "X-RateLimit-Remaining": str(budget.remaining),
-            "X-RateLimit-Reset": str(budget.reset), "X-RateLimit-Used": str(budget.used),
-            "X-RateLimit-Resource": resource}
+    return {
+        "X-RateLimit-Limit": str(budget.limit),
+        "X-RateLimit-Remaining": str(budget.remaining),
+        "X-RateLimit-Reset": str(budget.reset),
+        "X-RateLimit-Used": str(budget.used),
+        "X-RateLimit-Resource": resource,
+    }

@@ -18,7 +18,7 @@ SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared" / "github-api" / "r
 METHODS = ("get", "post", "put", "patch", "delete")
 
 
-class OperationNotFound(LookupError):
+class OperationNotFoundError(LookupError):
     """No operation in the description matches this method and path."""
 
 
@@ -30,8 +30,9 @@ def _json_schema(node: Any) -> Any:
         return node
     converted = {key: _json_schema(value) for key, value in node.items() if key != "nullable"}
     if node.get("nullable") is True:
-        if isinstance(converted.get("type"), str) and not any(k in converted for k in ("$ref", "anyOf", "oneOf",
-                                                                                        "allOf", "enum")):
+        if isinstance(converted.get("type"), str) and not any(
+            k in converted for k in ("$ref", "anyOf", "oneOf", "allOf", "enum")
+        ):
             converted["type"] = [converted["type"], "null"]
         else:
             return {"anyOf": [converted, {"type": "null"}]}
@@ -56,13 +57,13 @@ class OpenApi:
                 item = self.spec["paths"][template]
                 if method.lower() in item and (tight if strict else loose).match(path):
                     return template, item[method.lower()]
-        raise OperationNotFound(f"{method} {path}")
+        raise OperationNotFoundError(f"{method} {path}")
 
     def response_schema(self, method: str, path: str, status: int) -> dict[str, Any] | None:
         _, op = self.find(method, path)
         response = op["responses"].get(str(status)) or op["responses"].get("default")
         if response is None:
-            raise OperationNotFound(f"{method} {path} has no documented {status} response")
+            raise OperationNotFoundError(f"{method} {path} has no documented {status} response")
         response = self._deref(response)
         return (response.get("content", {}).get("application/json") or {}).get("schema")
 

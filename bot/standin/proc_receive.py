@@ -13,7 +13,8 @@ import sys
 
 ZERO = "0" * 40
 MESSAGES = {
-    "app": "refusing to allow a GitHub App to create or update workflow `{path}` without `workflows` permission",
+    "app": "refusing to allow a GitHub App to create or update workflow `{path}` "
+    "without `workflows` permission",
     "oauth": "refusing to allow an OAuth App to create or update workflow `{path}` without `workflow` scope",
 }
 
@@ -40,8 +41,24 @@ def touched_workflow(old: str, new: str) -> str | None:
     """The first `.github/workflows/` path changed by commits that are new to the repository."""
     if new == ZERO:
         return None
-    out = subprocess.run(["git", "log", "--format=", "--name-only", "-m", "--root", new, "--not", "--all",
-                          "--", ".github/workflows/"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "git",
+            "log",
+            "--format=",
+            "--name-only",
+            "-m",
+            "--root",
+            new,
+            "--not",
+            "--all",
+            "--",
+            ".github/workflows/",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     paths = [p for p in out.splitlines() if p.strip()]
     return paths[0] if paths else None
 

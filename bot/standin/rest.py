@@ -32,8 +32,9 @@ def router() -> Router:
     return _ROUTER
 
 
-def handle(gh: StandIn, request: RequestHandler, path: str, query: dict[str, str],
-           token: Token) -> tuple[Response, str | None]:
+def handle(
+    gh: StandIn, request: RequestHandler, path: str, query: dict[str, str], token: Token
+) -> tuple[Response, str | None]:
     found = router().match(request.command, path)
     if found is None:
         request.read_body()
@@ -57,9 +58,16 @@ def check_budget(token: Token, resource: str) -> None:
     budget = token.budget(resource)
     if budget.remaining > 0:
         return
-    who = f"installation ID {token.installation_id}" if token.installation_id else f"user ID {abs(hash(token.login))}"
-    raise ApiError(403, f"API rate limit exceeded for {who}.",
-                   doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api")
+    who = (
+        f"installation ID {token.installation_id}"
+        if token.installation_id
+        else f"user ID {abs(hash(token.login))}"
+    )
+    raise ApiError(
+        403,
+        f"API rate limit exceeded for {who}.",
+        doc="https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+    )
 
 
 def repo_meta(ctx: Ctx, owner: str, name: str) -> RepoMeta:
@@ -82,16 +90,22 @@ def can_see(gh: StandIn, token: Token | None, meta: RepoMeta) -> bool:
 def require_branch(ctx: Ctx, meta: RepoMeta, branch: str) -> str:
     sha = ctx.gh.bare(meta.owner, meta.name).resolve(f"refs/heads/{branch}")
     if sha is None:
-        raise ApiError(404, "Branch not found", doc="https://docs.github.com/rest/branches/branches#get-a-branch")
+        raise ApiError(
+            404, "Branch not found", doc="https://docs.github.com/rest/branches/branches#get-a-branch"
+        )
     return sha
 
 
-def body_field(body: dict[str, Any], name: str, kind: type | tuple[type, ...] = str, required: bool = True) -> Any:
+def body_field(
+    body: dict[str, Any], name: str, kind: type | tuple[type, ...] = str, required: bool = True
+) -> Any:
     """A field of the JSON body, or GitHub's 422 for a missing or mistyped one."""
     if name not in body or body[name] is None:
         if required:
             raise ApiError(422, f'Invalid request.\n\n"{name}" wasn\'t supplied.')
         return None
     if not isinstance(body[name], kind):
-        raise ApiError(422, f'Invalid request.\n\nFor \'properties/{name}\', {body[name]!r} is not a valid value.')
+        raise ApiError(
+            422, f"Invalid request.\n\nFor 'properties/{name}', {body[name]!r} is not a valid value."
+        )
     return body[name]

@@ -26,15 +26,26 @@ def _require_jwt(ctx: Ctx) -> None:
 def installation_body(gh: StandIn, inst: Installation) -> dict[str, Any]:
     ident, kind = gh.state.account(inst.account)
     return {
-        "id": inst.id, "account": shapes.user(gh, inst.account), "app_id": inst.app_id, "app_slug": inst.app_slug,
-        "client_id": f"Iv1.{inst.app_id:016x}", "target_id": ident, "target_type": kind,
+        "id": inst.id,
+        "account": shapes.user(gh, inst.account),
+        "app_id": inst.app_id,
+        "app_slug": inst.app_slug,
+        "client_id": f"Iv1.{inst.app_id:016x}",
+        "target_id": ident,
+        "target_type": kind,
         "repository_selection": "all" if inst.repositories is None else "selected",
         "access_tokens_url": f"{gh.api_url}/app/installations/{inst.id}/access_tokens",
         "repositories_url": f"{gh.api_url}/installation/repositories",
         "html_url": f"{gh.url}/organizations/{inst.account}/settings/installations/{inst.id}",
-        "permissions": dict(inst.permissions), "events": ["pull_request", "push"], "single_file_name": None,
-        "has_multiple_single_files": False, "single_file_paths": [], "created_at": now_iso(0),
-        "updated_at": now_iso(0), "suspended_by": None, "suspended_at": None,
+        "permissions": dict(inst.permissions),
+        "events": ["pull_request", "push"],
+        "single_file_name": None,
+        "has_multiple_single_files": False,
+        "single_file_paths": [],
+        "created_at": now_iso(0),
+        "updated_at": now_iso(0),
+        "suspended_by": None,
+        "suspended_at": None,
     }
 
 
@@ -42,12 +53,27 @@ def installation_body(gh: StandIn, inst: Installation) -> dict[str, Any]:
 def get_app(ctx: Ctx) -> dict[str, Any]:
     _require_jwt(ctx)
     gh = ctx.gh
-    return {"id": gh.app_id, "slug": gh.app_slug, "node_id": shapes.node_id("App", gh.app_id),
-            "client_id": f"Iv1.{gh.app_id:016x}", "owner": shapes.user(gh, next(iter(gh.state.accounts), "ztbot")),
-            "name": gh.app_slug, "description": "ztbot stand-in app", "external_url": gh.url,
-            "html_url": f"{gh.url}/apps/{gh.app_slug}", "created_at": now_iso(0), "updated_at": now_iso(0),
-            "permissions": {"contents": "write", "pull_requests": "write", "workflows": "write", "metadata": "read"},
-            "events": ["pull_request", "push"], "installations_count": len(gh.state.installations)}
+    return {
+        "id": gh.app_id,
+        "slug": gh.app_slug,
+        "node_id": shapes.node_id("App", gh.app_id),
+        "client_id": f"Iv1.{gh.app_id:016x}",
+        "owner": shapes.user(gh, next(iter(gh.state.accounts), "ztbot")),
+        "name": gh.app_slug,
+        "description": "ztbot stand-in app",
+        "external_url": gh.url,
+        "html_url": f"{gh.url}/apps/{gh.app_slug}",
+        "created_at": now_iso(0),
+        "updated_at": now_iso(0),
+        "permissions": {
+            "contents": "write",
+            "pull_requests": "write",
+            "workflows": "write",
+            "metadata": "read",
+        },
+        "events": ["pull_request", "push"],
+        "installations_count": len(gh.state.installations),
+    }
 
 
 @router.route("GET", "/app/installations")
@@ -80,10 +106,22 @@ def create_access_token(ctx: Ctx, installation_id: str) -> Response:
             raise validation_failed(f"The permissions requested are not granted to this installation: {key}")
         permissions[key] = level
     expires = time.time() + 3600
-    token = ctx.gh.state.add_token(f"{inst.app_slug}[bot]", "installation", permissions=permissions,
-                                   installation_id=inst.id, expires_at=expires)
-    return Response(201, {"token": token.value, "expires_at": now_iso(expires), "permissions": permissions,
-                           "repository_selection": "all" if inst.repositories is None else "selected"})
+    token = ctx.gh.state.add_token(
+        f"{inst.app_slug}[bot]",
+        "installation",
+        permissions=permissions,
+        installation_id=inst.id,
+        expires_at=expires,
+    )
+    return Response(
+        201,
+        {
+            "token": token.value,
+            "expires_at": now_iso(expires),
+            "permissions": permissions,
+            "repository_selection": "all" if inst.repositories is None else "selected",
+        },
+    )
 
 
 def _installation_for(ctx: Ctx, account: str) -> dict[str, Any]:
@@ -115,7 +153,9 @@ def repo_installation(ctx: Ctx, owner: str, repo: str) -> dict[str, Any]:
 @router.route("GET", "/user")
 def authenticated_user(ctx: Ctx) -> dict[str, Any]:
     if ctx.token is not None and ctx.token.kind == "installation":
-        raise ApiError(403, "Resource not accessible by integration", doc="https://docs.github.com/rest/users/users")
+        raise ApiError(
+            403, "Resource not accessible by integration", doc="https://docs.github.com/rest/users/users"
+        )
     return shapes.user(ctx.gh, ctx.login)
 
 
@@ -132,10 +172,20 @@ def get_org(ctx: Ctx, org: str) -> dict[str, Any]:
         raise not_found("https://docs.github.com/rest/orgs/orgs#get-an-organization")
     user = shapes.user(ctx.gh, org)
     api = f"{ctx.gh.api_url}/orgs/{org}"
-    return {**{k: user[k] for k in ("login", "id", "node_id", "avatar_url", "html_url", "type")},
-            "url": api, "repos_url": f"{api}/repos", "events_url": f"{api}/events", "hooks_url": f"{api}/hooks",
-            "issues_url": f"{api}/issues", "members_url": f"{api}/members{{/member}}", "description": None, "name": org,
-            "public_repos": len(ctx.gh.repos(org)), "created_at": now_iso(0), "updated_at": now_iso(0)}
+    return {
+        **{k: user[k] for k in ("login", "id", "node_id", "avatar_url", "html_url", "type")},
+        "url": api,
+        "repos_url": f"{api}/repos",
+        "events_url": f"{api}/events",
+        "hooks_url": f"{api}/hooks",
+        "issues_url": f"{api}/issues",
+        "members_url": f"{api}/members{{/member}}",
+        "description": None,
+        "name": org,
+        "public_repos": len(ctx.gh.repos(org)),
+        "created_at": now_iso(0),
+        "updated_at": now_iso(0),
+    }
 
 
 @router.route("GET", "/rate_limit", resource="none")
@@ -144,16 +194,31 @@ def rate_limit(ctx: Ctx) -> dict[str, Any]:
     resources = {}
     for name in RATE_RESOURCES:
         budget = ctx.token.budget(name)
-        resources[name] = {"limit": budget.limit, "remaining": budget.remaining, "reset": budget.reset,
-                           "used": budget.used, "resource": name}
+        resources[name] = {
+            "limit": budget.limit,
+            "remaining": budget.remaining,
+            "reset": budget.reset,
+            "used": budget.used,
+            "resource": name,
+        }
     return {"resources": resources, "rate": resources["core"]}
 
 
 # -- rules, rulesets, protection -------------------------------------------------------------------------
 def store_ruleset(gh: StandIn, repo: str, ruleset: dict[str, Any]) -> dict[str, Any]:
-    stored = {"target": "branch", "enforcement": "active", "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"],
-              "exclude": []}}, "rules": [], "bypass_actors": [], **ruleset, "id": gh.state.next_id(),
-              "source_type": "Repository", "source": repo, "created_at": now_iso(), "updated_at": now_iso()}
+    stored = {
+        "target": "branch",
+        "enforcement": "active",
+        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+        "rules": [],
+        "bypass_actors": [],
+        **ruleset,
+        "id": gh.state.next_id(),
+        "source_type": "Repository",
+        "source": repo,
+        "created_at": now_iso(),
+        "updated_at": now_iso(),
+    }
     with gh.state.lock:
         gh.state.rulesets.setdefault(repo.lower(), []).append(stored)
     return stored
@@ -170,6 +235,7 @@ def ruleset_applies(ruleset: dict[str, Any], branch: str, default: str) -> bool:
         if pattern == "~DEFAULT_BRANCH":
             return branch == default
         return fnmatch.fnmatchcase(f"refs/heads/{branch}", pattern) or fnmatch.fnmatchcase(branch, pattern)
+
     return any(hit(p) for p in cond.get("include", [])) and not any(hit(p) for p in cond.get("exclude", []))
 
 
@@ -177,18 +243,40 @@ def ruleset_applies(ruleset: dict[str, Any], branch: str, default: str) -> bool:
 def branch_rules(ctx: Ctx, owner: str, repo: str, branch: str) -> Response:
     meta = repo_meta(ctx, owner, repo)
     default = ctx.gh.bare(owner, repo).head_branch()
-    rules = [{**rule, "ruleset_source_type": "Repository", "ruleset_source": meta.full_name, "ruleset_id": rs["id"]}
-             for rs in ctx.gh.state.rulesets.get(meta.full_name.lower(), []) if ruleset_applies(rs, branch, default)
-             for rule in rs.get("rules", [])]
+    rules = [
+        {
+            **rule,
+            "ruleset_source_type": "Repository",
+            "ruleset_source": meta.full_name,
+            "ruleset_id": rs["id"],
+        }
+        for rs in ctx.gh.state.rulesets.get(meta.full_name.lower(), [])
+        if ruleset_applies(rs, branch, default)
+        for rule in rs.get("rules", [])
+    ]
     return paged(ctx, rules)
 
 
 @router.route("GET", "/repos/{owner}/{repo}/rulesets")
 def list_rulesets(ctx: Ctx, owner: str, repo: str) -> Response:
     meta = repo_meta(ctx, owner, repo)
-    items = [{k: rs[k] for k in ("id", "name", "target", "source_type", "source", "enforcement", "created_at",
-                                 "updated_at") if k in rs}
-             for rs in ctx.gh.state.rulesets.get(meta.full_name.lower(), [])]
+    items = [
+        {
+            k: rs[k]
+            for k in (
+                "id",
+                "name",
+                "target",
+                "source_type",
+                "source",
+                "enforcement",
+                "created_at",
+                "updated_at",
+            )
+            if k in rs
+        }
+        for rs in ctx.gh.state.rulesets.get(meta.full_name.lower(), [])
+    ]
     return paged(ctx, items)
 
 
@@ -197,8 +285,12 @@ def create_ruleset(ctx: Ctx, owner: str, repo: str) -> Response:
     meta = repo_meta(ctx, owner, repo)
     body = ctx.json()
     if not body.get("name") or body.get("enforcement") not in ("active", "evaluate", "disabled"):
-        raise validation_failed("Invalid request.", resource="Ruleset", field="name" if not body.get("name")
-                                else "enforcement", code="invalid")
+        raise validation_failed(
+            "Invalid request.",
+            resource="Ruleset",
+            field="name" if not body.get("name") else "enforcement",
+            code="invalid",
+        )
     return Response(201, store_ruleset(ctx.gh, meta.full_name, body))
 
 
@@ -217,8 +309,11 @@ def get_protection(ctx: Ctx, owner: str, repo: str, branch: str) -> dict[str, An
     require_branch(ctx, meta, branch)
     protection = ctx.gh.state.protection.get((meta.full_name.lower(), branch))
     if protection is None:
-        raise ApiError(404, "Branch not protected",
-                       doc="https://docs.github.com/rest/branches/branch-protection#get-branch-protection")
+        raise ApiError(
+            404,
+            "Branch not protected",
+            doc="https://docs.github.com/rest/branches/branch-protection#get-branch-protection",
+        )
     url = f"{ctx.gh.api_url}/repos/{meta.full_name}/branches/{branch}/protection"
     return {"url": url, **protection}
 
@@ -227,7 +322,9 @@ def get_protection(ctx: Ctx, owner: str, repo: str, branch: str) -> dict[str, An
 @router.route("GET", "/repos/{owner}/{repo}/actions/secrets")
 def list_secrets(ctx: Ctx, owner: str, repo: str) -> Response:
     meta = repo_meta(ctx, owner, repo)
-    items = [{"name": name, "created_at": meta.created_at, "updated_at": meta.created_at} for name in meta.secrets]
+    items = [
+        {"name": name, "created_at": meta.created_at, "updated_at": meta.created_at} for name in meta.secrets
+    ]
     response = paged(ctx, items)
     response.body = {"total_count": len(items), "secrets": response.body}
     return response
@@ -236,8 +333,10 @@ def list_secrets(ctx: Ctx, owner: str, repo: str) -> Response:
 @router.route("GET", "/repos/{owner}/{repo}/actions/variables")
 def list_variables(ctx: Ctx, owner: str, repo: str) -> Response:
     meta = repo_meta(ctx, owner, repo)
-    items = [{"name": k, "value": v, "created_at": meta.created_at, "updated_at": meta.created_at}
-             for k, v in meta.variables.items()]
+    items = [
+        {"name": k, "value": v, "created_at": meta.created_at, "updated_at": meta.created_at}
+        for k, v in meta.variables.items()
+    ]
     response = paged(ctx, items, default=10)
     response.body = {"total_count": len(items), "variables": response.body}
     return response
@@ -246,4 +345,7 @@ def list_variables(ctx: Ctx, owner: str, repo: str) -> Response:
 @router.route("GET", "/repos/{owner}/{repo}/actions/permissions/workflow")
 def workflow_permissions(ctx: Ctx, owner: str, repo: str) -> dict[str, Any]:
     meta = repo_meta(ctx, owner, repo)
-    return {"default_workflow_permissions": meta.workflow_permissions, "can_approve_pull_request_reviews": False}
+    return {
+        "default_workflow_permissions": meta.workflow_permissions,
+        "can_approve_pull_request_reviews": False,
+    }

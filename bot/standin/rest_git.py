@@ -34,7 +34,11 @@ def matching_refs(ctx: Ctx, owner: str, repo: str, ref: str) -> list[dict[str, A
     meta = repo_meta(ctx, owner, repo)
     prefix = _full_ref(ref)
     refs = ctx.gh.bare(owner, repo).refs("refs/")
-    return [shapes.git_ref(ctx.gh, meta, name, sha) for name, sha in sorted(refs.items()) if name.startswith(prefix)]
+    return [
+        shapes.git_ref(ctx.gh, meta, name, sha)
+        for name, sha in sorted(refs.items())
+        if name.startswith(prefix)
+    ]
 
 
 @router.route("POST", "/repos/{owner}/{repo}/git/refs")
@@ -43,15 +47,20 @@ def create_ref(ctx: Ctx, owner: str, repo: str) -> Response:
     body = ctx.json()
     ref, sha = body_field(body, "ref"), body_field(body, "sha")
     if not ref.startswith("refs/") or ref.count("/") < 2:
-        raise ApiError(422, "Reference name must start with 'refs/' and have at least two slashes.", doc=DOC_REFS)
+        raise ApiError(
+            422, "Reference name must start with 'refs/' and have at least two slashes.", doc=DOC_REFS
+        )
     bare = ctx.gh.bare(owner, repo)
     if bare.object_type(sha) is None:
         raise ApiError(422, "Object does not exist", doc=DOC_REFS)
     if ref in bare.refs(ref):
         raise ApiError(422, "Reference already exists", doc=DOC_REFS)
     bare.update_ref(ref, sha, ZERO_SHA)
-    return Response(201, shapes.git_ref(ctx.gh, meta, ref, sha),
-                    {"Location": f"{ctx.gh.api_url}/repos/{meta.full_name}/git/{ref}"})
+    return Response(
+        201,
+        shapes.git_ref(ctx.gh, meta, ref, sha),
+        {"Location": f"{ctx.gh.api_url}/repos/{meta.full_name}/git/{ref}"},
+    )
 
 
 @router.route("PATCH", "/repos/{owner}/{repo}/git/refs/{ref+}")
@@ -119,9 +128,14 @@ def get_blob(ctx: Ctx, owner: str, repo: str, sha: str) -> dict[str, Any]:
     if bare.object_type(sha) != "blob":
         raise not_found("https://docs.github.com/rest/git/blobs#get-a-blob")
     data = bare.blob(sha)
-    return {"sha": sha, "node_id": shapes.node_id("Blob", int(sha[:8], 16)), "size": len(data),
-            "url": f"{ctx.gh.api_url}/repos/{meta.full_name}/git/blobs/{sha}",
-            "content": base64.encodebytes(data).decode(), "encoding": "base64"}
+    return {
+        "sha": sha,
+        "node_id": shapes.node_id("Blob", int(sha[:8], 16)),
+        "size": len(data),
+        "url": f"{ctx.gh.api_url}/repos/{meta.full_name}/git/blobs/{sha}",
+        "content": base64.encodebytes(data).decode(),
+        "encoding": "base64",
+    }
 
 
 @router.route("POST", "/repos/{owner}/{repo}/git/blobs")
@@ -171,7 +185,10 @@ def create_git_commit(ctx: Ctx, owner: str, repo: str) -> Response:
     bare = ctx.gh.bare(owner, repo)
     tree, parents = body_field(body, "tree"), body.get("parents") or []
     if bare.object_type(tree) != "tree" or any(bare.object_type(p) != "commit" for p in parents):
-        raise ApiError(422, "Tree SHA does not exist" if bare.object_type(tree) != "tree" else "Parent SHA does not exist")
+        raise ApiError(
+            422,
+            "Tree SHA does not exist" if bare.object_type(tree) != "tree" else "Parent SHA does not exist",
+        )
     who = body.get("author") or {}
     author = Author(who.get("name", ctx.login), who.get("email", f"{ctx.login}@users.noreply.github.com"))
     sha = bare.commit_tree(tree, parents, body_field(body, "message"), author)

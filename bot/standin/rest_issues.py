@@ -28,9 +28,13 @@ def list_issues(ctx: Ctx, owner: str, repo: str) -> Response:
     state = ctx.q("state", "open")
     wanted = [name for name in (ctx.q("labels") or "").split(",") if name]
     creator = ctx.q("creator")
-    found = [i for i in ctx.gh.state.repo_issues(meta.full_name)
-             if state in ("all", i.state) and all(w in i.labels for w in wanted)
-             and (creator is None or i.user == creator)]
+    found = [
+        i
+        for i in ctx.gh.state.repo_issues(meta.full_name)
+        if state in ("all", i.state)
+        and all(w in i.labels for w in wanted)
+        and (creator is None or i.user == creator)
+    ]
     found.sort(key=lambda i: i.number, reverse=ctx.q("direction", "desc") == "desc")
     return paged(ctx, [shapes.issue(ctx.gh, i) for i in found])
 
@@ -42,8 +46,14 @@ def create_issue(ctx: Ctx, owner: str, repo: str) -> Response:
     title = body_field(body, "title", (str, int))
     labels = [lbl if isinstance(lbl, str) else lbl.get("name") for lbl in body.get("labels") or []]
     ctx.gh.state.ensure_labels(meta.full_name, labels)
-    issue = ctx.gh.state.new_issue(meta.full_name, str(title), ctx.login, body=body.get("body"), labels=labels,
-                                   assignees=list(body.get("assignees") or []))
+    issue = ctx.gh.state.new_issue(
+        meta.full_name,
+        str(title),
+        ctx.login,
+        body=body.get("body"),
+        labels=labels,
+        assignees=list(body.get("assignees") or []),
+    )
     data = shapes.issue(ctx.gh, issue)
     return Response(201, data, {"Location": data["url"]})
 
@@ -162,18 +172,28 @@ def remove_label(ctx: Ctx, owner: str, repo: str, number: str, name: str) -> lis
 def search_issues(ctx: Ctx) -> Response:
     query = ctx.q("q")
     if not query:
-        raise ApiError(422, "Validation Failed", errors=[{"resource": "Search", "field": "q", "code": "missing"}])
+        raise ApiError(
+            422, "Validation Failed", errors=[{"resource": "Search", "field": "q", "code": "missing"}]
+        )
     try:
         terms = shlex.split(query)
     except ValueError:
         terms = query.split()
-    found = [i for meta in ctx.gh.repos() if can_see(ctx.gh, ctx.token, meta)
-             for i in ctx.gh.state.repo_issues(meta.full_name) if all(_term_matches(i, meta, t) for t in terms)]
+    found = [
+        i
+        for meta in ctx.gh.repos()
+        if can_see(ctx.gh, ctx.token, meta)
+        for i in ctx.gh.state.repo_issues(meta.full_name)
+        if all(_term_matches(i, meta, t) for t in terms)
+    ]
     found.sort(key=lambda i: i.created_at, reverse=True)
     chunk, headers = paginate(ctx, found)
     items = [{**shapes.issue(ctx.gh, i), "score": 1.0} for i in chunk]
-    return Response(200, {"total_count": len(found), "incomplete_results": False, "items": items,
-                          "search_type": "lexical"}, headers)
+    return Response(
+        200,
+        {"total_count": len(found), "incomplete_results": False, "items": items, "search_type": "lexical"},
+        headers,
+    )
 
 
 def _term_matches(issue: Issue, meta: RepoMeta, term: str) -> bool:
@@ -183,17 +203,22 @@ def _term_matches(issue: Issue, meta: RepoMeta, term: str) -> bool:
         return term.lower() in f"{issue.title} {issue.body or ''}".lower()
     value = value.lower()
     checks = {
-        "is": lambda: value in (("pr", "pull-request") if issue.pull else ("issue",)) or value == issue.state
-        or (value == "merged" and bool(issue.pull and issue.pull.merged_at)),
+        "is": lambda: (
+            value in (("pr", "pull-request") if issue.pull else ("issue",))
+            or value == issue.state
+            or (value == "merged" and bool(issue.pull and issue.pull.merged_at))
+        ),
         "type": lambda: value == ("pr" if issue.pull else "issue"),
         "state": lambda: value == issue.state,
         "repo": lambda: value == meta.full_name.lower(),
-        "org": lambda: value == meta.owner.lower(), "user": lambda: value == meta.owner.lower(),
+        "org": lambda: value == meta.owner.lower(),
+        "user": lambda: value == meta.owner.lower(),
         "author": lambda: value in (issue.user.lower(), "app/" + issue.user.lower().removesuffix("[bot]")),
         "label": lambda: value in (n.lower() for n in issue.labels),
         "head": lambda: bool(issue.pull and issue.pull.head_ref.lower() == value),
         "base": lambda: bool(issue.pull and issue.pull.base_ref.lower() == value),
-        "in": lambda: True, "archived": lambda: value == str(meta.archived).lower(),
+        "in": lambda: True,
+        "archived": lambda: value == str(meta.archived).lower(),
     }
     check = checks.get(key.lower())
     return check() if check else True

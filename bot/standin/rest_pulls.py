@@ -14,8 +14,13 @@ DOC_PULLS = "https://docs.github.com/rest/pulls/pulls"
 
 
 def _side(ctx: Ctx, meta: RepoMeta, ref: str, sha: str, owner: str) -> dict[str, Any]:
-    return {"label": f"{owner}:{ref}", "ref": ref, "sha": sha, "user": shapes.user(ctx.gh, owner),
-            "repo": shapes.repository(ctx.gh, meta, full=False)}
+    return {
+        "label": f"{owner}:{ref}",
+        "ref": ref,
+        "sha": sha,
+        "user": shapes.user(ctx.gh, owner),
+        "repo": shapes.repository(ctx.gh, meta, full=False),
+    }
 
 
 def live_shas(ctx: Ctx, meta: RepoMeta, pull: PullData, open_: bool) -> tuple[str, str]:
@@ -35,29 +40,54 @@ def pull_body(ctx: Ctx, meta: RepoMeta, issue: Issue, full: bool = True) -> dict
     html = f"{ctx.gh.url}/{meta.full_name}/pull/{issue.number}"
     head_sha, base_sha = live_shas(ctx, meta, pull, issue.state == "open")
     body = {
-        "url": f"{api}/pulls/{issue.number}", "id": issue.id, "node_id": shapes.node_id("PullRequest", issue.id),
-        "html_url": html, "diff_url": f"{html}.diff", "patch_url": f"{html}.patch",
-        "issue_url": f"{api}/issues/{issue.number}", "commits_url": f"{api}/pulls/{issue.number}/commits",
+        "url": f"{api}/pulls/{issue.number}",
+        "id": issue.id,
+        "node_id": shapes.node_id("PullRequest", issue.id),
+        "html_url": html,
+        "diff_url": f"{html}.diff",
+        "patch_url": f"{html}.patch",
+        "issue_url": f"{api}/issues/{issue.number}",
+        "commits_url": f"{api}/pulls/{issue.number}/commits",
         "review_comments_url": f"{api}/pulls/{issue.number}/comments",
-        "review_comment_url": f"{api}/pulls/comments{{/number}}", "comments_url": f"{api}/issues/{issue.number}/comments",
-        "statuses_url": f"{api}/statuses/{head_sha}", "number": issue.number, "state": issue.state,
-        "locked": False, "title": issue.title, "user": shapes.user(ctx.gh, issue.user), "body": issue.body,
-        "labels": [shapes.label(ctx.gh, issue.repo, n) for n in issue.labels], "milestone": None,
-        "active_lock_reason": None, "created_at": issue.created_at, "updated_at": issue.updated_at,
-        "closed_at": issue.closed_at, "merged_at": pull.merged_at, "merge_commit_sha": None,
+        "review_comment_url": f"{api}/pulls/comments{{/number}}",
+        "comments_url": f"{api}/issues/{issue.number}/comments",
+        "statuses_url": f"{api}/statuses/{head_sha}",
+        "number": issue.number,
+        "state": issue.state,
+        "locked": False,
+        "title": issue.title,
+        "user": shapes.user(ctx.gh, issue.user),
+        "body": issue.body,
+        "labels": [shapes.label(ctx.gh, issue.repo, n) for n in issue.labels],
+        "milestone": None,
+        "active_lock_reason": None,
+        "created_at": issue.created_at,
+        "updated_at": issue.updated_at,
+        "closed_at": issue.closed_at,
+        "merged_at": pull.merged_at,
+        "merge_commit_sha": None,
         "assignee": shapes.user(ctx.gh, issue.assignees[0]) if issue.assignees else None,
         "assignees": [shapes.user(ctx.gh, a) for a in issue.assignees],
         "requested_reviewers": [shapes.user(ctx.gh, r) for r in pull.requested_reviewers],
         "requested_teams": [_team(ctx, meta, t) for t in pull.requested_teams],
         "head": _side(ctx, meta, pull.head_ref, head_sha, pull.head_owner),
         "base": _side(ctx, meta, pull.base_ref, base_sha, meta.owner),
-        "_links": {key: {"href": href} for key, href in (
-            ("self", f"{api}/pulls/{issue.number}"), ("html", html), ("issue", f"{api}/issues/{issue.number}"),
-            ("comments", f"{api}/issues/{issue.number}/comments"),
-            ("review_comments", f"{api}/pulls/{issue.number}/comments"),
-            ("review_comment", f"{api}/pulls/comments{{/number}}"),
-            ("commits", f"{api}/pulls/{issue.number}/commits"), ("statuses", f"{api}/statuses/{head_sha}"))},
-        "author_association": "NONE", "auto_merge": None, "draft": pull.draft,
+        "_links": {
+            key: {"href": href}
+            for key, href in (
+                ("self", f"{api}/pulls/{issue.number}"),
+                ("html", html),
+                ("issue", f"{api}/issues/{issue.number}"),
+                ("comments", f"{api}/issues/{issue.number}/comments"),
+                ("review_comments", f"{api}/pulls/{issue.number}/comments"),
+                ("review_comment", f"{api}/pulls/comments{{/number}}"),
+                ("commits", f"{api}/pulls/{issue.number}/commits"),
+                ("statuses", f"{api}/statuses/{head_sha}"),
+            )
+        },
+        "author_association": "NONE",
+        "auto_merge": None,
+        "draft": pull.draft,
     }
     if full:
         body.update(_full_fields(ctx, meta, issue, head_sha, base_sha))
@@ -69,20 +99,41 @@ def _full_fields(ctx: Ctx, meta: RepoMeta, issue: Issue, head: str, base: str) -
     commits = len(bare.text("rev-list", f"{base}..{head}").split()) if head != base else 0
     changed = len(bare.changed_paths(bare.text("merge-base", base, head), head)) if commits else 0
     merged = issue.pull is not None and issue.pull.merged_at is not None
-    return {"merged": merged, "mergeable": True if issue.state == "open" else None, "rebaseable": True,
-            "mergeable_state": "clean", "merged_by": None, "comments": len(issue.comment_ids),
-            "review_comments": 0, "maintainer_can_modify": issue.pull.maintainer_can_modify if issue.pull else False,
-            "commits": commits, "additions": 0, "deletions": 0, "changed_files": changed}
+    return {
+        "merged": merged,
+        "mergeable": True if issue.state == "open" else None,
+        "rebaseable": True,
+        "mergeable_state": "clean",
+        "merged_by": None,
+        "comments": len(issue.comment_ids),
+        "review_comments": 0,
+        "maintainer_can_modify": issue.pull.maintainer_can_modify if issue.pull else False,
+        "commits": commits,
+        "additions": 0,
+        "deletions": 0,
+        "changed_files": changed,
+    }
 
 
 def _team(ctx: Ctx, meta: RepoMeta, slug: str) -> dict[str, Any]:
     ident = abs(hash((meta.owner, slug))) % 10**6
     url = f"{ctx.gh.api_url}/orgs/{meta.owner}/teams/{slug}"
-    return {"id": ident, "node_id": shapes.node_id("Team", ident), "url": url, "html_url": f"{ctx.gh.url}/orgs/"
-            f"{meta.owner}/teams/{slug}", "name": slug, "slug": slug, "description": None, "privacy": "closed",
-            "notification_setting": "notifications_enabled", "permission": "pull",
-            "members_url": f"{url}/members{{/member}}", "repositories_url": f"{url}/repos", "parent": None,
-            "type": "team"}
+    return {
+        "id": ident,
+        "node_id": shapes.node_id("Team", ident),
+        "url": url,
+        "html_url": f"{ctx.gh.url}/orgs/{meta.owner}/teams/{slug}",
+        "name": slug,
+        "slug": slug,
+        "description": None,
+        "privacy": "closed",
+        "notification_setting": "notifications_enabled",
+        "permission": "pull",
+        "members_url": f"{url}/members{{/member}}",
+        "repositories_url": f"{url}/repos",
+        "parent": None,
+        "type": "team",
+    }
 
 
 def find_pull(ctx: Ctx, meta: RepoMeta, number: str) -> Issue:
@@ -130,14 +181,27 @@ def create_pull(ctx: Ctx, owner: str, repo: str) -> Response:
         raise validation_failed(resource="PullRequest", field="base", code="invalid")
     with ctx.gh.state.lock:
         for other in ctx.gh.state.repo_issues(meta.full_name):
-            if other.pull and other.state == "open" and other.pull.head_ref == head_ref \
-                    and other.pull.head_owner.lower() == head_owner.lower() and other.pull.base_ref == base:
-                raise validation_failed(f"A pull request already exists for {head_owner}:{head_ref}.",
-                                        resource="PullRequest")
+            if (
+                other.pull
+                and other.state == "open"
+                and other.pull.head_ref == head_ref
+                and other.pull.head_owner.lower() == head_owner.lower()
+                and other.pull.base_ref == base
+            ):
+                raise validation_failed(
+                    f"A pull request already exists for {head_owner}:{head_ref}.", resource="PullRequest"
+                )
         if bare.is_ancestor(head_sha, base_sha):
             raise validation_failed(f"No commits between {base} and {head_ref}", resource="PullRequest")
-        pull = PullData(head_ref, head_owner, head_sha, base, base_sha, draft=bool(body.get("draft")),
-                        maintainer_can_modify=body.get("maintainer_can_modify", True))
+        pull = PullData(
+            head_ref,
+            head_owner,
+            head_sha,
+            base,
+            base_sha,
+            draft=bool(body.get("draft")),
+            maintainer_can_modify=body.get("maintainer_can_modify", True),
+        )
         issue = ctx.gh.state.new_issue(meta.full_name, title, ctx.login, body=body.get("body"), pull=pull)
     html = pull_body(ctx, meta, issue)
     return Response(201, html, {"Location": html["url"]})
@@ -178,8 +242,9 @@ def set_state(ctx: Ctx, meta: RepoMeta, issue: Issue, state: str, reason: str | 
         if issue.pull.merged_at:
             raise validation_failed("Cannot reopen a merged pull request", resource="PullRequest")
         if ctx.gh.bare(meta.owner, meta.name).resolve(f"refs/heads/{issue.pull.head_ref}") is None:
-            raise validation_failed("state cannot be changed. The head branch has been deleted.",
-                                    resource="PullRequest")
+            raise validation_failed(
+                "state cannot be changed. The head branch has been deleted.", resource="PullRequest"
+            )
     if state != issue.state:
         issue.state = state
         issue.closed_at = now_iso() if state == "closed" else None
@@ -197,7 +262,9 @@ def request_reviewers(ctx: Ctx, owner: str, repo: str, number: str) -> Response:
     if not reviewers and not teams:
         raise validation_failed(resource="PullRequest", field="reviewers", code="missing_field")
     if issue.user in reviewers:
-        raise validation_failed("Review cannot be requested from pull request author.", resource="PullRequest")
+        raise validation_failed(
+            "Review cannot be requested from pull request author.", resource="PullRequest"
+        )
     assert issue.pull is not None
     with ctx.gh.state.lock:
         for login in reviewers:

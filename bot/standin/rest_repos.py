@@ -54,8 +54,11 @@ def list_installation_repos(ctx: Ctx) -> Response:
     metas = _visible(ctx)
     response = paged(ctx, [shapes.repository(ctx.gh, m, full=False) for m in metas])
     inst = ctx.gh.state.installations[ctx.token.installation_id or 0]
-    response.body = {"total_count": len(metas), "repositories": response.body,
-                     "repository_selection": "all" if inst.repositories is None else "selected"}
+    response.body = {
+        "total_count": len(metas),
+        "repositories": response.body,
+        "repository_selection": "all" if inst.repositories is None else "selected",
+    }
     return response
 
 
@@ -82,8 +85,14 @@ def content_entry(ctx: Ctx, meta: RepoMeta, entry: TreeEntry, ref: str, with_con
     self_url = f"{api}/contents/{entry.path}?ref={ref}"
     html = f"{ctx.gh.url}/{meta.full_name}/{'tree' if kind == 'dir' else 'blob'}/{ref}/{entry.path}"
     body: dict[str, Any] = {
-        "type": kind, "size": entry.size or 0, "name": entry.name, "path": entry.path, "sha": entry.sha,
-        "url": self_url, "git_url": f"{api}/git/{git_kind}/{entry.sha}", "html_url": html,
+        "type": kind,
+        "size": entry.size or 0,
+        "name": entry.name,
+        "path": entry.path,
+        "sha": entry.sha,
+        "url": self_url,
+        "git_url": f"{api}/git/{git_kind}/{entry.sha}",
+        "html_url": html,
         "download_url": f"{ctx.gh.url}/raw/{meta.full_name}/{ref}/{entry.path}" if kind == "file" else None,
         "_links": {"self": self_url, "git": f"{api}/git/{git_kind}/{entry.sha}", "html": html},
     }
@@ -107,8 +116,10 @@ def get_contents(ctx: Ctx, owner: str, repo: str, path: str = "") -> Any:
     if entry is None:
         raise not_found(DOC_CONTENTS)
     if entry.type == "tree":
-        return [content_entry(ctx, meta, e if not path else _under(e, path), ref, False)
-                for e in bare.ls_tree(sha, path.strip("/"))]
+        return [
+            content_entry(ctx, meta, e if not path else _under(e, path), ref, False)
+            for e in bare.ls_tree(sha, path.strip("/"))
+        ]
     return content_entry(ctx, meta, entry, ref, True)
 
 
@@ -128,8 +139,13 @@ def put_contents(ctx: Ctx, owner: str, repo: str, path: str) -> Response:
     branch = body.get("branch") or ctx.gh.bare(owner, repo).head_branch()
     info = ctx.gh.bare(owner, repo).commit_info(commit)
     status = 200 if body.get("sha") else 201
-    return Response(status, {"content": content_entry(ctx, meta, entry, branch, False),
-                             "commit": shapes.git_commit(ctx.gh, meta, info)})
+    return Response(
+        status,
+        {
+            "content": content_entry(ctx, meta, entry, branch, False),
+            "commit": shapes.git_commit(ctx.gh, meta, info),
+        },
+    )
 
 
 @router.route("DELETE", "/repos/{owner}/{repo}/contents/{path+}")
@@ -164,11 +180,14 @@ def branch_body(ctx: Ctx, meta: RepoMeta, name: str, sha: str) -> dict[str, Any]
     info = ctx.gh.bare(meta.owner, meta.name).commit_info(sha)
     protection = ctx.gh.state.protection.get((meta.full_name.lower(), name))
     return {
-        "name": name, "commit": shapes.commit(ctx.gh, meta, info),
+        "name": name,
+        "commit": shapes.commit(ctx.gh, meta, info),
         "_links": {"self": f"{api}/branches/{name}", "html": f"{ctx.gh.url}/{meta.full_name}/tree/{name}"},
         "protected": protection is not None,
-        "protection": {"enabled": protection is not None,
-                       "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []}},
+        "protection": {
+            "enabled": protection is not None,
+            "required_status_checks": {"enforcement_level": "off", "contexts": [], "checks": []},
+        },
         "protection_url": f"{api}/branches/{name}/protection",
     }
 
@@ -177,9 +196,14 @@ def branch_body(ctx: Ctx, meta: RepoMeta, name: str, sha: str) -> dict[str, Any]
 def list_branches(ctx: Ctx, owner: str, repo: str) -> Response:
     meta = repo_meta(ctx, owner, repo)
     api = f"{ctx.gh.api_url}/repos/{meta.full_name}"
-    items = [{"name": name, "commit": {"sha": sha, "url": f"{api}/commits/{sha}"},
-              "protected": (meta.full_name.lower(), name) in ctx.gh.state.protection}
-             for name, sha in sorted(ctx.gh.bare(owner, repo).branches().items())]
+    items = [
+        {
+            "name": name,
+            "commit": {"sha": sha, "url": f"{api}/commits/{sha}"},
+            "protected": (meta.full_name.lower(), name) in ctx.gh.state.protection,
+        }
+        for name, sha in sorted(ctx.gh.bare(owner, repo).branches().items())
+    ]
     return paged(ctx, items)
 
 
@@ -195,15 +219,28 @@ def get_commit(ctx: Ctx, owner: str, repo: str, ref: str) -> dict[str, Any]:
     bare = ctx.gh.bare(owner, repo)
     sha = bare.resolve(ref)
     if sha is None:
-        raise ApiError(422, f"No commit found for SHA: {ref}", doc="https://docs.github.com/rest/commits/commits#get-a-commit")
+        raise ApiError(
+            422,
+            f"No commit found for SHA: {ref}",
+            doc="https://docs.github.com/rest/commits/commits#get-a-commit",
+        )
     info = bare.commit_info(sha)
     body = shapes.commit(ctx.gh, meta, info)
     parent = info.parents[0] if info.parents else None
     paths = bare.changed_paths(parent, sha)
-    body["files"] = [{"sha": sha, "filename": p, "status": "modified", "additions": 0, "deletions": 0, "changes": 0,
-                      "blob_url": f"{ctx.gh.url}/{meta.full_name}/blob/{sha}/{p}",
-                      "raw_url": f"{ctx.gh.url}/{meta.full_name}/raw/{sha}/{p}",
-                      "contents_url": f"{ctx.gh.api_url}/repos/{meta.full_name}/contents/{p}?ref={sha}"}
-                     for p in paths]
+    body["files"] = [
+        {
+            "sha": sha,
+            "filename": p,
+            "status": "modified",
+            "additions": 0,
+            "deletions": 0,
+            "changes": 0,
+            "blob_url": f"{ctx.gh.url}/{meta.full_name}/blob/{sha}/{p}",
+            "raw_url": f"{ctx.gh.url}/{meta.full_name}/raw/{sha}/{p}",
+            "contents_url": f"{ctx.gh.api_url}/repos/{meta.full_name}/contents/{p}?ref={sha}",
+        }
+        for p in paths
+    ]
     body["stats"] = {"additions": 0, "deletions": 0, "total": 0}
     return body

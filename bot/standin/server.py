@@ -37,8 +37,15 @@ class StandIn:
     `api_url` (GitHub Enterprise layout), GraphQL at `graphql_url`.
     """
 
-    def __init__(self, root: str | Path, port: int = 0, app_id: int = 1, app_public_key: str | bytes | None = None,
-                 app_slug: str = "ztbot", graphql_schema: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        root: str | Path,
+        port: int = 0,
+        app_id: int = 1,
+        app_public_key: str | bytes | None = None,
+        app_slug: str = "ztbot",
+        graphql_schema: str | Path | None = None,
+    ) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = port
@@ -60,7 +67,9 @@ class StandIn:
         self._server = _Server(("127.0.0.1", self.port), RequestHandler)
         self._server.standin = self
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="standin", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -73,7 +82,9 @@ class StandIn:
     def __enter__(self) -> StandIn:
         return self.start()
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # -- URLs ------------------------------------------------------------------------------------
@@ -93,8 +104,14 @@ class StandIn:
         return f"{self.url}/{owner}/{name}.git"
 
     # -- accounts, tokens, installations -------------------------------------------------------------
-    def add_token(self, login: str = "ztbot-user", kind: TokenKind = "oauth", value: str | None = None,
-                  scopes: Iterable[str] = ("repo", "workflow"), rate_limit: int = 5000) -> str:
+    def add_token(
+        self,
+        login: str = "ztbot-user",
+        kind: TokenKind = "oauth",
+        value: str | None = None,
+        scopes: Iterable[str] = ("repo", "workflow"),
+        rate_limit: int = 5000,
+    ) -> str:
         """Register a token the server will accept; returns its value."""
         token = self.state.add_token(login, kind, value, scopes=tuple(scopes))
         token.budget("core").limit = rate_limit
@@ -109,21 +126,37 @@ class StandIn:
     def add_org(self, login: str) -> None:
         self.state.account(login, "Organization")
 
-    def add_installation(self, account: str, permissions: dict[str, str] | None = None,
-                         repositories: list[str] | None = None, installation_id: int | None = None) -> int:
+    def add_installation(
+        self,
+        account: str,
+        permissions: dict[str, str] | None = None,
+        repositories: list[str] | None = None,
+        installation_id: int | None = None,
+    ) -> int:
         """Install the app on `account`; `repositories=None` means all of them."""
         ident = installation_id or self.state.next_id()
-        perms = permissions or {"contents": "write", "pull_requests": "write", "metadata": "read",
-                                "workflows": "write", "issues": "write"}
-        self.state.installations[ident] = Installation(ident, account, self.app_id, self.app_slug, perms, repositories)
+        perms = permissions or {
+            "contents": "write",
+            "pull_requests": "write",
+            "metadata": "read",
+            "workflows": "write",
+            "issues": "write",
+        }
+        self.state.installations[ident] = Installation(
+            ident, account, self.app_id, self.app_slug, perms, repositories
+        )
         self.state.account(account)
         return ident
 
     def installation_token(self, installation_id: int) -> str:
         """Mint an installation token directly (what POST /app/installations/{id}/access_tokens does)."""
         inst = self.state.installations[installation_id]
-        token = self.state.add_token(f"{self.app_slug}[bot]", "installation", permissions=dict(inst.permissions),
-                                     installation_id=installation_id)
+        token = self.state.add_token(
+            f"{self.app_slug}[bot]",
+            "installation",
+            permissions=dict(inst.permissions),
+            installation_id=installation_id,
+        )
         return token.value
 
     # -- repositories --------------------------------------------------------------------------------
@@ -133,9 +166,18 @@ class StandIn:
     def bare(self, owner: str, name: str) -> BareRepo:
         return BareRepo(self.repo_dir(owner, name))
 
-    def create_repo(self, owner: str, name: str, files: dict[str, str | bytes] | None = None,
-                    default_branch: str = "main", archived: bool = False, fork: bool = False,
-                    private: bool = False, topics: Iterable[str] = (), **meta: Any) -> RepoMeta:
+    def create_repo(
+        self,
+        owner: str,
+        name: str,
+        files: dict[str, str | bytes] | None = None,
+        default_branch: str = "main",
+        archived: bool = False,
+        fork: bool = False,
+        private: bool = False,
+        topics: Iterable[str] = (),
+        **meta: Any,
+    ) -> RepoMeta:
         """A bare repo with one commit holding `files` (none at all = an empty repository)."""
         self.state.account(owner)
         repo = BareRepo.init(self.repo_dir(owner, name), default_branch)
@@ -146,9 +188,16 @@ class StandIn:
         self.save_meta(info)
         return info
 
-    def commit(self, owner: str, name: str, files: dict[str, str | bytes | None], branch: str | None = None,
-               message: str = "Update files", author: Author | tuple[str, str] | None = None,
-               base: str | None = None) -> str:
+    def commit(
+        self,
+        owner: str,
+        name: str,
+        files: dict[str, str | bytes | None],
+        branch: str | None = None,
+        message: str = "Update files",
+        author: Author | tuple[str, str] | None = None,
+        base: str | None = None,
+    ) -> str:
         """Simulate a human commit on `branch` (created from `base` or the default branch)."""
         repo = self.bare(owner, name)
         branch = branch or repo.head_branch()
@@ -181,8 +230,11 @@ class StandIn:
         for path in sorted(self.root.glob("*/*.git")):
             owner, name = path.parent.name, path.name.removesuffix(".git")
             meta_file = path / META_FILE
-            data = json.loads(meta_file.read_text()) if meta_file.exists() else {
-                "id": self.state.next_id(), "owner": owner, "name": name}
+            data = (
+                json.loads(meta_file.read_text())
+                if meta_file.exists()
+                else {"id": self.state.next_id(), "owner": owner, "name": name}
+            )
             self._repos[(owner.lower(), name.lower())] = RepoMeta(**data)
             self.state.account(owner)
 
@@ -202,7 +254,10 @@ class StandIn:
         issue = self.state.get_issue(meta.full_name, number)
         assert issue is not None and issue.pull is not None
         repo, pull = self.bare(owner, name), issue.pull
-        head, base = repo.resolve(f"refs/heads/{pull.head_ref}") or pull.head_sha, repo.resolve(f"refs/heads/{pull.base_ref}")
+        head, base = (
+            repo.resolve(f"refs/heads/{pull.head_ref}") or pull.head_sha,
+            repo.resolve(f"refs/heads/{pull.base_ref}"),
+        )
         assert base is not None
         tree = repo.text("merge-tree", "--write-tree", base, head).split()[0]
         message = f"Merge pull request #{number} from {pull.head_owner}/{pull.head_ref}\n\n{issue.title}"
@@ -239,9 +294,13 @@ class StandIn:
         """How many logged requests match (path is a regex searched in the path)."""
         import re
 
-        return sum(1 for r in list(self.requests)
-                   if (method is None or r.method == method) and (status is None or r.status == status)
-                   and (path is None or re.search(path, r.path)))
+        return sum(
+            1
+            for r in list(self.requests)
+            if (method is None or r.method == method)
+            and (status is None or r.status == status)
+            and (path is None or re.search(path, r.path))
+        )
 
     def inject(self, **rule: Any) -> Fault:
         """Add a fault rule (see `Fault`); returns it so tests can read `hits`."""

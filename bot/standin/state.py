@@ -162,11 +162,15 @@ class State:
         """The (id, type) of `login`; unknown logins become organisations on first use."""
         with self.lock:
             if login not in self.accounts or kind:
-                self.accounts[login] = (self.accounts.get(login, (self.next_id(), ""))[0], kind or "Organization")
+                self.accounts[login] = (
+                    self.accounts.get(login, (self.next_id(), ""))[0],
+                    kind or "Organization",
+                )
             return self.accounts[login]
 
-    def add_token(self, login: str, kind: TokenKind = "oauth", value: str | None = None,
-                  **fields: Any) -> Token:
+    def add_token(
+        self, login: str, kind: TokenKind = "oauth", value: str | None = None, **fields: Any
+    ) -> Token:
         prefix = {"oauth": "ghp_", "installation": "ghs_", "jwt": ""}[kind]
         token = Token(value or prefix + secrets.token_hex(18), login, kind, **fields)
         with self.lock:

@@ -18,8 +18,14 @@ DOCS = "https://docs.github.com/rest"
 class ApiError(Exception):
     """Raised by handlers; rendered as GitHub's `{"message", "documentation_url", "status"}` body."""
 
-    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None,
-                 doc: str = DOCS, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        errors: list[dict[str, Any]] | None = None,
+        doc: str = DOCS,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.errors, self.doc = status, message, errors, doc
         self.headers = headers or {}
@@ -96,6 +102,7 @@ class Router:
         def register(fn: Handler) -> Handler:
             self.routes.append((method, re.compile(f"^{pattern}/?$"), fn, resource))
             return fn
+
         return register
 
     def extend(self, other: Router) -> None:
@@ -119,7 +126,7 @@ def paginate(ctx: Ctx, items: list[Any], default: int = 30) -> tuple[list[Any], 
     except ValueError:
         raise ApiError(400, "Invalid pagination parameter") from None
     last = max((len(items) + per_page - 1) // per_page, 1)
-    chunk = items[(page - 1) * per_page: page * per_page]
+    chunk = items[(page - 1) * per_page : page * per_page]
     links = []
     rels = [("prev", page - 1), ("next", page + 1), ("last", last), ("first", 1)]
     for rel, number in rels:

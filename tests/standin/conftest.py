@@ -45,10 +45,21 @@ def auth(token: str) -> dict[str, str]:
 def seeded(standin: StandIn) -> StandIn:
     """org `acme`: app (workflows), lib (no workflows), old (archived), copy (fork), void (empty)."""
     standin.add_org("acme")
-    standin.create_repo("acme", "app", {"README.md": "# app\n", ".github/workflows/ci.yml": WORKFLOW,
-                                        ".github/workflows/release.yml": WORKFLOW.replace("push", "release")},
-                        topics=["demo"], secrets=["AWS_SECRET_ACCESS_KEY"], variables={"REGION": "eu-west-1"})
-    standin.create_repo("acme", "lib", {"README.md": "# lib\n", "src/lib.py": "x = 1\n"}, default_branch="trunk")
+    standin.create_repo(
+        "acme",
+        "app",
+        {
+            "README.md": "# app\n",
+            ".github/workflows/ci.yml": WORKFLOW,
+            ".github/workflows/release.yml": WORKFLOW.replace("push", "release"),
+        },
+        topics=["demo"],
+        secrets=["AWS_SECRET_ACCESS_KEY"],
+        variables={"REGION": "eu-west-1"},
+    )
+    standin.create_repo(
+        "acme", "lib", {"README.md": "# lib\n", "src/lib.py": "x = 1\n"}, default_branch="trunk"
+    )
     standin.create_repo("acme", "old", {".github/workflows/ci.yml": WORKFLOW}, archived=True)
     standin.create_repo("acme", "copy", {".github/workflows/ci.yml": WORKFLOW}, fork=True)
     standin.create_repo("acme", "void")
@@ -61,9 +72,17 @@ def git_env(tmp_path: Path) -> dict[str, str]:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update({"HOME": str(home), "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0",
-                "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.com",
-                "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.com"})
+    env.update(
+        {
+            "HOME": str(home),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_AUTHOR_NAME": "Test",
+            "GIT_AUTHOR_EMAIL": "test@example.com",
+            "GIT_COMMITTER_NAME": "Test",
+            "GIT_COMMITTER_EMAIL": "test@example.com",
+        }
+    )
     return env
 
 
@@ -82,11 +101,13 @@ class GitRunner:
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
 
-    def __call__(self, *args: str, cwd: Path | None = None, token: str | None = None,
-                 check: bool = True) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, cwd: Path | None = None, token: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         extra = ["-c", f"http.extraHeader={basic_header(token)}"] if token else []
-        proc = subprocess.run(["git", *extra, *args], cwd=cwd, env=self.env, capture_output=True, text=True,
-                              check=False)
+        proc = subprocess.run(
+            ["git", *extra, *args], cwd=cwd, env=self.env, capture_output=True, text=True, check=False
+        )
         if check and proc.returncode != 0:
             raise AssertionError(f"git {' '.join(args)} failed:\n{proc.stderr}")
         return proc

@@ -33,8 +33,10 @@ def test_list_org_repos_follows_link_pagination(seeded: StandIn, client: Github)
 def test_get_contents_file_and_directory(client: Github) -> None:
     repo = client.get_repo("acme/app")
     listing = repo.get_contents(".github/workflows")
-    assert isinstance(listing, list) and [c.path for c in listing] == [".github/workflows/ci.yml",
-                                                                       ".github/workflows/release.yml"]
+    assert isinstance(listing, list) and [c.path for c in listing] == [
+        ".github/workflows/ci.yml",
+        ".github/workflows/release.yml",
+    ]
     file = repo.get_contents(".github/workflows/ci.yml", ref="main")
     assert not isinstance(file, list) and file.decoded_content.startswith(b"on: push")
     with pytest.raises(GithubException) as missing:
@@ -78,10 +80,14 @@ def test_github_app_installation_flow(tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     with StandIn(tmp_path / "r", app_id=4242, app_public_key=public) as gh:
         gh.create_repo("acme", "app", {"a": "b"})
         gh.create_repo("other", "x", {"a": "b"})
@@ -106,5 +112,6 @@ def _other_key() -> str:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()

@@ -10,7 +10,9 @@ import requests
 from bot.standin import StandIn
 
 
-def get(gh: StandIn, auth: dict[str, str], path: str = "/repos/acme/app", timeout: float = 10) -> requests.Response:
+def get(
+    gh: StandIn, auth: dict[str, str], path: str = "/repos/acme/app", timeout: float = 10
+) -> requests.Response:
     return requests.get(gh.api_url + path, headers=auth, timeout=timeout)
 
 
@@ -65,13 +67,16 @@ def test_timeout(seeded: StandIn, auth: dict[str, str]) -> None:
 
 def test_faults_apply_to_graphql_too(seeded: StandIn, auth: dict[str, str]) -> None:
     seeded.inject(status=502, path="^/api/graphql$", times=1)
-    response = requests.post(seeded.graphql_url, headers=auth, json={"query": "{ viewer { login } }"}, timeout=10)
+    response = requests.post(
+        seeded.graphql_url, headers=auth, json={"query": "{ viewer { login } }"}, timeout=10
+    )
     assert response.status_code == 502
 
 
 def test_admin_endpoint_adds_lists_and_clears(seeded: StandIn, auth: dict[str, str]) -> None:
-    added = requests.post(f"{seeded.url}/_standin/faults", json={"status": 503, "path": "/pulls", "times": 1},
-                          timeout=10)
+    added = requests.post(
+        f"{seeded.url}/_standin/faults", json={"status": 503, "path": "/pulls", "times": 1}, timeout=10
+    )
     assert added.status_code == 201 and added.json()[0]["status"] == 503
     assert get(seeded, auth, "/repos/acme/app/pulls").status_code == 503
     assert requests.get(f"{seeded.url}/_standin/faults", timeout=10).json()[0]["hits"] == 1

@@ -43,7 +43,9 @@ query($cursor: String) {
 
 
 def run(gh: StandIn, auth: dict[str, str], query: str, **variables: Any) -> dict[str, Any]:
-    response = requests.post(gh.graphql_url, headers=auth, json={"query": query, "variables": variables}, timeout=30)
+    response = requests.post(
+        gh.graphql_url, headers=auth, json={"query": query, "variables": variables}, timeout=30
+    )
     assert response.status_code == 200
     return response.json()
 
@@ -56,8 +58,14 @@ def test_aliased_repositories_with_workflow_tree(seeded: StandIn, auth: dict[str
     entries = {e["name"]: e for e in app["object"]["entries"]}
     assert set(entries) == {"ci.yml", "release.yml"}
     assert entries["ci.yml"]["type"] == "blob" and entries["ci.yml"]["object"]["text"].startswith("on: push")
-    assert void == {"nameWithOwner": "acme/void", "isArchived": False, "isFork": False, "isEmpty": True,
-                    "defaultBranchRef": None, "object": None}
+    assert void == {
+        "nameWithOwner": "acme/void",
+        "isArchived": False,
+        "isFork": False,
+        "isEmpty": True,
+        "defaultBranchRef": None,
+        "object": None,
+    }
     assert result["data"]["gone"] is None
     [error] = result["errors"]
     assert error["type"] == "NOT_FOUND" and error["path"] == ["gone"]
@@ -97,7 +105,9 @@ def test_graphql_needs_a_token(seeded: StandIn) -> None:
 
 
 def test_graphql_rate_limit_headers(seeded: StandIn, auth: dict[str, str]) -> None:
-    response = requests.post(seeded.graphql_url, headers=auth, json={"query": "{ viewer { login } }"}, timeout=10)
+    response = requests.post(
+        seeded.graphql_url, headers=auth, json={"query": "{ viewer { login } }"}, timeout=10
+    )
     assert response.headers["X-RateLimit-Resource"] == "graphql"
     assert response.headers["X-RateLimit-Used"] == "1"
 

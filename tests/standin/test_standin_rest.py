@@ -13,7 +13,9 @@ def get(gh: StandIn, auth: dict[str, str], path: str, **kw: object) -> requests.
     return requests.get(gh.api_url + path, headers=auth, timeout=10, **kw)  # type: ignore[arg-type]
 
 
-def post(gh: StandIn, auth: dict[str, str], path: str, body: object, method: str = "POST") -> requests.Response:
+def post(
+    gh: StandIn, auth: dict[str, str], path: str, body: object, method: str = "POST"
+) -> requests.Response:
     return requests.request(method, gh.api_url + path, headers=auth, json=body, timeout=10)
 
 
@@ -60,7 +62,10 @@ def test_contents_file_and_directory(seeded: StandIn, auth: dict[str, str]) -> N
     file = get(seeded, auth, "/repos/acme/app/contents/.github/workflows/ci.yml").json()
     assert file["encoding"] == "base64" and base64.b64decode(file["content"]).startswith(b"on: push")
     assert file["sha"] == listing[0]["sha"]
-    assert get(seeded, auth, "/repos/acme/void/contents/README.md").json()["message"] == "This repository is empty."
+    assert (
+        get(seeded, auth, "/repos/acme/void/contents/README.md").json()["message"]
+        == "This repository is empty."
+    )
 
 
 def test_etag_gives_304_and_spares_the_budget(seeded: StandIn, auth: dict[str, str]) -> None:
@@ -83,15 +88,25 @@ def test_rate_limit_headers_count_down_then_403(standin: StandIn) -> None:
 
 def test_pull_lifecycle_and_duplicate_422(seeded: StandIn, auth: dict[str, str]) -> None:
     seeded.commit("acme", "app", {"README.md": "# changed\n"}, branch="ztbot/fix", message="fix")
-    created = post(seeded, auth, "/repos/acme/app/pulls", {"title": "Fix", "head": "ztbot/fix", "base": "main"})
+    created = post(
+        seeded, auth, "/repos/acme/app/pulls", {"title": "Fix", "head": "ztbot/fix", "base": "main"}
+    )
     assert created.status_code == 201
     pull = created.json()
-    assert (pull["number"], pull["state"], pull["head"]["ref"], pull["user"]["login"]) == (1, "open", "ztbot/fix",
-                                                                                          "ztbot-user")
-    again = post(seeded, auth, "/repos/acme/app/pulls", {"title": "Fix", "head": "acme:ztbot/fix", "base": "main"})
+    assert (pull["number"], pull["state"], pull["head"]["ref"], pull["user"]["login"]) == (
+        1,
+        "open",
+        "ztbot/fix",
+        "ztbot-user",
+    )
+    again = post(
+        seeded, auth, "/repos/acme/app/pulls", {"title": "Fix", "head": "acme:ztbot/fix", "base": "main"}
+    )
     assert again.status_code == 422
     assert again.json()["errors"][0]["message"] == "A pull request already exists for acme:ztbot/fix."
-    listed = get(seeded, auth, "/repos/acme/app/pulls", params={"head": "acme:ztbot/fix", "state": "open"}).json()
+    listed = get(
+        seeded, auth, "/repos/acme/app/pulls", params={"head": "acme:ztbot/fix", "state": "open"}
+    ).json()
     assert [p["number"] for p in listed] == [1]
     closed = post(seeded, auth, "/repos/acme/app/pulls/1", {"state": "closed"}, method="PATCH").json()
     assert closed["state"] == "closed" and closed["merged_at"] is None
@@ -107,8 +122,12 @@ def test_pull_head_sha_follows_new_commits(seeded: StandIn, auth: dict[str, str]
 
 
 def test_no_commits_between_is_422(seeded: StandIn, auth: dict[str, str]) -> None:
-    post(seeded, auth, "/repos/acme/app/git/refs",
-         {"ref": "refs/heads/same", "sha": seeded.bare("acme", "app").resolve("main")})
+    post(
+        seeded,
+        auth,
+        "/repos/acme/app/git/refs",
+        {"ref": "refs/heads/same", "sha": seeded.bare("acme", "app").resolve("main")},
+    )
     response = post(seeded, auth, "/repos/acme/app/pulls", {"title": "T", "head": "same", "base": "main"})
     assert response.status_code == 422
 
@@ -129,23 +148,38 @@ def test_reviewers_labels_and_comments(seeded: StandIn, auth: dict[str, str]) ->
 def test_issues_create_list_update(seeded: StandIn, auth: dict[str, str]) -> None:
     issue = post(seeded, auth, "/repos/acme/lib/issues", {"title": "Rollout", "labels": ["ztbot"]}).json()
     assert issue["number"] == 1 and "pull_request" not in issue
-    assert [i["title"] for i in get(seeded, auth, "/repos/acme/lib/issues", params={"labels": "ztbot"}).json()] == [
-        "Rollout"]
-    updated = post(seeded, auth, "/repos/acme/lib/issues/1", {"state": "closed", "body": "done"}, method="PATCH")
+    assert [
+        i["title"] for i in get(seeded, auth, "/repos/acme/lib/issues", params={"labels": "ztbot"}).json()
+    ] == ["Rollout"]
+    updated = post(
+        seeded, auth, "/repos/acme/lib/issues/1", {"state": "closed", "body": "done"}, method="PATCH"
+    )
     assert updated.json()["state"] == "closed" and updated.json()["state_reason"] == "completed"
-    found = get(seeded, auth, "/search/issues", params={"q": "repo:acme/lib is:issue is:closed Rollout"}).json()
+    found = get(
+        seeded, auth, "/search/issues", params={"q": "repo:acme/lib is:issue is:closed Rollout"}
+    ).json()
     assert found["total_count"] == 1
 
 
 def test_git_refs_create_update_delete(seeded: StandIn, auth: dict[str, str]) -> None:
     main = get(seeded, auth, "/repos/acme/app/git/ref/heads/main").json()["object"]["sha"]
-    assert post(seeded, auth, "/repos/acme/app/git/refs", {"ref": "refs/heads/b", "sha": main}).status_code == 201
-    assert post(seeded, auth, "/repos/acme/app/git/refs", {"ref": "refs/heads/b", "sha": main}).status_code == 422
+    assert (
+        post(seeded, auth, "/repos/acme/app/git/refs", {"ref": "refs/heads/b", "sha": main}).status_code
+        == 201
+    )
+    assert (
+        post(seeded, auth, "/repos/acme/app/git/refs", {"ref": "refs/heads/b", "sha": main}).status_code
+        == 422
+    )
     newer = seeded.commit("acme", "app", {"x": "y"}, branch="c")
     moved = post(seeded, auth, "/repos/acme/app/git/refs/heads/b", {"sha": newer}, method="PATCH")
     assert moved.json()["object"]["sha"] == newer
-    assert requests.delete(f"{seeded.api_url}/repos/acme/app/git/refs/heads/b", headers=auth,
-                           timeout=10).status_code == 204
+    assert (
+        requests.delete(
+            f"{seeded.api_url}/repos/acme/app/git/refs/heads/b", headers=auth, timeout=10
+        ).status_code
+        == 204
+    )
     assert get(seeded, auth, "/repos/acme/app/git/ref/heads/b").status_code == 404
 
 
@@ -159,12 +193,27 @@ def test_deleting_head_branch_closes_its_pull(seeded: StandIn, auth: dict[str, s
 def test_git_data_api_builds_a_commit(seeded: StandIn, auth: dict[str, str]) -> None:
     main = get(seeded, auth, "/repos/acme/app/branches/main").json()["commit"]
     blob = post(seeded, auth, "/repos/acme/app/git/blobs", {"content": "new\n", "encoding": "utf-8"}).json()
-    tree = post(seeded, auth, "/repos/acme/app/git/trees", {"base_tree": main["commit"]["tree"]["sha"], "tree": [
-        {"path": ".github/workflows/ci.yml", "mode": "100644", "type": "blob", "sha": blob["sha"]}]}).json()
-    commit = post(seeded, auth, "/repos/acme/app/git/commits",
-                  {"message": "m", "tree": tree["sha"], "parents": [main["sha"]]}).json()
+    tree = post(
+        seeded,
+        auth,
+        "/repos/acme/app/git/trees",
+        {
+            "base_tree": main["commit"]["tree"]["sha"],
+            "tree": [
+                {"path": ".github/workflows/ci.yml", "mode": "100644", "type": "blob", "sha": blob["sha"]}
+            ],
+        },
+    ).json()
+    commit = post(
+        seeded,
+        auth,
+        "/repos/acme/app/git/commits",
+        {"message": "m", "tree": tree["sha"], "parents": [main["sha"]]},
+    ).json()
     post(seeded, auth, "/repos/acme/app/git/refs", {"ref": "refs/heads/api", "sha": commit["sha"]})
-    text = get(seeded, auth, "/repos/acme/app/contents/.github/workflows/ci.yml", params={"ref": "api"}).json()
+    text = get(
+        seeded, auth, "/repos/acme/app/contents/.github/workflows/ci.yml", params={"ref": "api"}
+    ).json()
     assert base64.b64decode(text["content"]) == b"new\n"
 
 
@@ -177,10 +226,18 @@ def test_contents_put_needs_matching_sha(seeded: StandIn, auth: dict[str, str]) 
 
 
 def test_rules_rulesets_protection_secrets(seeded: StandIn, auth: dict[str, str]) -> None:
-    created = post(seeded, auth, "/repos/acme/app/rulesets", {
-        "name": "main", "enforcement": "active", "target": "branch",
-        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
-        "rules": [{"type": "pull_request", "parameters": {"required_approving_review_count": 1}}]})
+    created = post(
+        seeded,
+        auth,
+        "/repos/acme/app/rulesets",
+        {
+            "name": "main",
+            "enforcement": "active",
+            "target": "branch",
+            "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+            "rules": [{"type": "pull_request", "parameters": {"required_approving_review_count": 1}}],
+        },
+    )
     assert created.status_code == 201
     rules = get(seeded, auth, "/repos/acme/app/rules/branches/main").json()
     assert [r["type"] for r in rules] == ["pull_request"] and rules[0]["ruleset_id"] == created.json()["id"]
