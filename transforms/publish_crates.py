@@ -19,14 +19,14 @@ ACTION = "rust-lang/crates-io-auth-action"
 VAR = "CARGO_REGISTRY_TOKEN"
 
 
-def _publishes(step: Step) -> list[str]:
+def _publishes(step: Step) -> list[list[str]]:
     out = []
     for cmd in pub.run_commands(step):
         if cmd[:1] != ["cargo"] or "--dry-run" in cmd or "-n" in cmd:
             continue
         if cmd[1:2] == ["publish"] or cmd[1:2] == ["release"] or cmd[1:3] in (["workspaces", "publish"],
                                                                               ["ws", "publish"]):
-            out.append(" ".join(cmd[:3]))
+            out.append(cmd)
     return out
 
 
@@ -36,7 +36,7 @@ def _match(doc: Doc, wf: Workflow, job: Job, step: Step, ctx: Context) -> pub.Si
     publishes = _publishes(step)
     var = pub.find_env(wf, job, step, VAR)
     in_env = var is not None and bool(pub.secret_refs(var.value))
-    on_line = any("--token" in p for p in publishes) or "cargo login" in step.run
+    on_line = any(w.startswith("--token") for p in publishes for w in p) or "cargo login" in step.run
     inline = pub.secret_refs(step.run) if on_line else set()
     if not publishes or not (in_env or inline):
         return None

@@ -17,7 +17,7 @@ from transforms import publishing as pub
 from transforms.base import Context, Finding
 from transforms.model import Job, Step, Workflow
 from transforms.yamldoc import Doc
-from transforms.yamledit import Op
+from transforms.yamledit import DeleteKey, Op
 
 ID = "publish-npm"
 SETUP = "actions/setup-node"
@@ -107,6 +107,10 @@ def _ops(doc: Doc, job: Job, step: Step, site: pub.Site, var: pub.EnvVar, setup:
         return
     site.ops = deleted
     site.change = "drop NODE_AUTH_TOKEN: npm publishes with trusted publishing (OIDC)"
+    if setup is not None and "always-auth" in setup.with_:
+        # Only meaningful with a token (it sends it on installs too); zizmor reports it as a manual credential.
+        site.ops.append(DeleteKey((*setup.path, "with"), "always-auth"))
+        site.change += "; drop setup-node `always-auth`"
     version = setup.with_.get("node-version") if setup else None
     if version is not None and node_ok(version) and "node-version-file" not in (setup.with_ if setup else {}):
         return

@@ -13,8 +13,8 @@ from __future__ import annotations
 from transforms import publishing as pub
 from transforms.base import Context, Finding
 from transforms.model import Job, Step, Workflow
-from transforms.yamldoc import Doc
 from transforms.pins import pin
+from transforms.yamldoc import Doc
 from transforms.yamledit import DeleteKey, Op, ReplaceValue
 
 ID = "publish-rubygems"
