@@ -84,6 +84,10 @@ class OidcAws:
             "reusable": "workflow_call" in wf.triggers,
             "elsewhere": {s: elsewhere[s] for s in sorted(plan.secrets) if s in elsewhere},
         }
+        if not problems and role is None:
+            return Finding(ID, f"job `{job.id}` receives static AWS keys ({names}) from {', '.join(plan.labels)} "
+                           "but none of its steps can use them; they are removed", line, yaml_path=f"jobs.{job.id}",
+                           fixable=True, data=data)
         if problems:
             return Finding(ID, f"job `{job.id}` keeps static AWS keys ({names}): {'; '.join(problems)}", line,
                            yaml_path=f"jobs.{job.id}", severity=Severity.WARNING, data=data)
@@ -120,11 +124,13 @@ class OidcAws:
         for site in plan.step_sites:
             ops += self._step_ops(site, role, region, ctx) if site.kind == "configure" else \
                 [DeleteKey((*site.step.path, "with"), k) for k in site.inputs]
-        if plan.insert_at is not None:
-            ops.append(self._login_op(wf, plan, role, region, ctx))
         ops += [ReplaceValue((*plan.job.steps[i].path, "run"), text) for i, text in plan.run_fixes.items()]
         token = _id_token(doc, wf, plan, ctx)
-        return ops + (token if isinstance(token, list) else [])
+        ops += token if isinstance(token, list) else []
+        if plan.insert_at is not None:
+            # Last: ops are replayed on the data in order, and this one shifts the step indexes.
+            ops.append(self._login_op(wf, plan, role, region, ctx))
+        return ops
 
     def _step_ops(self, site: StepSite, role: str | None, region: str | None, ctx: Context) -> list[Op]:
         path = (*site.step.path, "with")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,7 +91,9 @@ def _setup(fixed: list[Finding]) -> list[str]:
         "permission policies the IAM user behind the old keys had — ideally fewer:",
     ]
     for role, subs in _roles(fixed).items():
-        lines += ["", f"   Trust policy for `{role}`:", "   ```json"]
+        var = re.fullmatch(r"\$\{\{\s*vars\.(\w+)\s*\}\}", role)
+        name = f"the role whose ARN you store in `{var[1]}`" if var else f"`{role}`"
+        lines += ["", f"   Trust policy for {name}:", "   ```json"]
         lines += ["   " + ln for ln in trust_policy(subs).splitlines()] + ["   ```"]
     if any(f.data["reusable"] for f in fixed):
         lines += ["", "   This workflow is reusable (`workflow_call`): the claims are the *caller's* repository and "
@@ -121,7 +124,7 @@ def _after(fixed: list[Finding], refused: list[Finding]) -> list[str]:
     if deletable:
         lines.append("- Once a run has succeeded, deactivate the IAM user's access keys, then delete the secrets "
                      + ", ".join(f"`{s}`" for s in deletable) + " (first check that no other workflow reads them).")
-    lines += [f"- Keep `{s}` for now: {where} still reads it." for s, where in sorted(kept.items())]
+    lines += [f"- Keep `{s}` for now: it is still read by {where}." for s, where in sorted(kept.items())]
     lines += [
         "- Rolling back: revert this pull request. The old secrets keep working until you delete them, "
         "which is why they go last.",
