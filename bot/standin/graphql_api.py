@@ -134,7 +134,8 @@ def repo_connection(gh: StandIn, token: Token, login: str, args: dict[str, Any])
     for flag, attr in (("isFork", "fork"), ("isArchived", "archived")):
         if args.get(flag) is not None:
             metas = [m for m in metas if getattr(m, attr) == args[flag]]
-    start = _cursor_index(args.get("after")) + 1 if args.get("after") else 0
+    after = args.get("after")
+    start = _cursor_index(after) + 1 if after else 0
     first = min(args.get("first") or 100, 100)
     page = metas[start : start + first]
     cursors = [base64.b64encode(f"cursor:v2:{start + i}".encode()).decode() for i in range(len(page))]

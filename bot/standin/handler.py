@@ -144,7 +144,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         return self._body
 
     def _read_chunked(self) -> bytes:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:

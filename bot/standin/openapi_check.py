@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 
 SHARED_SPEC = Path(__file__).resolve().parents[3] / "shared" / "github-api" / "rest-openapi-subset.json"
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -202,7 +202,9 @@ def create_pull(ctx: Ctx, owner: str, repo: str) -> Response:
             draft=bool(body.get("draft")),
             maintainer_can_modify=body.get("maintainer_can_modify", True),
         )
-        issue = ctx.gh.state.new_issue(meta.full_name, title, ctx.login, body=body.get("body"), pull=pull)
+        issue = ctx.gh.state.new_issue(
+            meta.full_name, str(title), ctx.login, body=body.get("body"), pull=pull
+        )
     html = pull_body(ctx, meta, issue)
     return Response(201, html, {"Location": html["url"]})
 
