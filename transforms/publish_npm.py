@@ -141,7 +141,10 @@ class PublishNpm:
             ("Environment name", pub.env_cell),
             ("Allowed actions", lambda f: "`npm publish`"),
         ]
+        moved = any(f.fixable and "Node 24" in f.data.get("change", "") for f in findings)
         after = [
+            *(["`npm publish` now runs on Node 24 (a step inserted right before it): check that the package's "
+               "`prepublishOnly`/`prepack`/`prepare` scripts work there."] if moved else []),
             "The package must already exist on npmjs.com (the first publish is manual), and `package.json` "
             "`repository.url` must match this repository exactly.",
             "Then set Publishing access to \"Require two-factor authentication and disallow tokens\".",

@@ -340,7 +340,7 @@ def registration(findings: list[Finding], title: str, place: str, fields: list[t
     fixed = [f for f in findings if f.fixable]
     lines = [f"### {title}", ""]
     if fixed:
-        lines += [f"Before merging, register a trusted publisher at {place} with exactly these values:", ""]
+        lines += [f"**Before merging**, register a trusted publisher at {place} with exactly these values:", ""]
         lines += ["| " + " | ".join(label for label, _ in fields) + " |", "|" + "---|" * len(fields)]
         seen: set[tuple[str, ...]] = set()
         for f in fixed:
@@ -348,15 +348,16 @@ def registration(findings: list[Finding], title: str, place: str, fields: list[t
             if row not in seen:
                 seen.add(row)
                 lines.append("| " + " | ".join(row) + " |")
-        lines += ["", "Changed:", *(f"- {f.message}" for f in fixed), ""]
+        lines += ["", "**Changed:**", "", *(f"- {f.message}" for f in fixed), ""]
         secrets = sorted({s for f in fixed for s in f.data.get("secrets", [])})
         shown = ", ".join(f"`{s}`" for s in secrets) or "the old token"
-        lines += [f"After the first successful publish: revoke the token on the registry and delete the "
-                  f"repository secret(s) {shown}.", *after,
-                  "Roll back: revert this commit (keep the secret until the new flow has published once).", ""]
+        lines += ["**Notes and clean-up:**", "", *(f"- {a}" for a in after),
+                  f"- After the first successful publish, revoke the token on the registry and delete the "
+                  f"repository secret(s) {shown}.", "",
+                  "**Roll back:** revert this commit; keep the secret until the new flow has published once.", ""]
     refused = [f for f in findings if not f.fixable]
     if refused:
-        lines += ["Left unchanged:", *(f"- {f.message}" for f in refused), ""]
+        lines += ["**Left unchanged:**", "", *(f"- {f.message}" for f in refused), ""]
     return "\n".join(lines)
 
 

@@ -1,0 +1,55 @@
+"""The PR text of the publish-* transforms, and the small parsers they rely on."""
+
+from __future__ import annotations
+
+from transforms import publishing as pub
+from transforms.base import Context
+from transforms.publish_npm import node_ok
+from transforms.publish_pypi import twine_args
+from transforms.registry import TRANSFORMS
+from transforms.yamldoc import parse
+
+PYPI = """\
+on:
+  release:
+    types: [published]
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    environment: pypi
+    permissions:
+      contents: read
+    steps:
+      - uses: pypa/gh-action-pypi-publish@release/v1
+        with:
+          password: ${{ secrets.PYPI_API_TOKEN }}
+"""
+
+
+def test_pypi_explain_lists_the_publisher_fields() -> None:
+    t = TRANSFORMS["publish-pypi"]
+    ctx = Context(".github/workflows/release.yml", repo="octo-org/widgets")
+    text = t.explain(t.detect(parse(PYPI), ctx))
+    assert "| PyPI | `octo-org` | `widgets` | `release.yml` | `pypi` |" in text
+    assert "`PYPI_API_TOKEN`" in text
+    assert "**Roll back:**" in text
+
+
+def test_refusal_is_explained() -> None:
+    t = TRANSFORMS["publish-pypi"]
+    doc = parse(PYPI.replace("release:\n    types: [published]", "workflow_call:"))
+    findings = t.detect(doc, Context(".github/workflows/release.yml"))
+    assert [f.fixable for f in findings] == [False]
+    assert "workflow_call" in t.explain(findings)
+
+
+def test_node_versions() -> None:
+    assert node_ok(24) and node_ok("24.x") and node_ok("lts/*") and node_ok("v25.1.0") and node_ok("24.5.0")
+    assert not node_ok(22) and not node_ok("20.x") and not node_ok("24.1.0") and not node_ok("lts/iron")
+
+
+def test_commands_split_like_a_shell() -> None:
+    cmds = pub.commands("python -m build && \\\n  twine upload dist/* # upload\necho '${{ x }}; y'")
+    assert cmds == [["python", "-m", "build"], ["twine", "upload", "dist/*"], ["echo", "${{ x }}; y"]]
+    assert twine_args(["python3", "-m", "twine", "upload", "-r", "testpypi", "dist/*"]) == ["-r", "testpypi", "dist/*"]
+    assert twine_args(["twine", "check", "dist/*"]) is None
