@@ -259,3 +259,14 @@ def test_request_log_counts_by_type(seeded: StandIn, auth: dict[str, str]) -> No
     assert seeded.count("GET", r"^/api/v3/repos/[^/]+/[^/]+$") == 3
     assert seeded.count(path="/contents/", status=200) == 1
     assert ("GET", "/api/v3/repos/acme/app", 200) in seeded.requests
+
+
+def test_concurrent_writes_get_distinct_numbers(seeded: StandIn, auth: dict[str, str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(i: int) -> int:
+        return post(seeded, auth, "/repos/acme/lib/issues", {"title": f"t{i}"}).json()["number"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        numbers = sorted(pool.map(create, range(24)))
+    assert numbers == list(range(1, 25))
