@@ -72,6 +72,11 @@ class _Builder:
         self.removed: set[Any] = set()
 
     def step(self, step: Step) -> None:
+        cloud = str(step.with_.get("environment", "azurecloud")).strip().lower()
+        if cloud != "azurecloud" and "audience" not in step.with_:
+            self.plan.refused = (f'step "{label(step)}" logs in to {step.with_["environment"]}: sovereign clouds '
+                                 "need their own token `audience`; set it and migrate by hand")
+            return
         creds = step.with_.get("creds")
         subscription = not _truthy(step.with_.get("allow-no-subscriptions"))
         name = one_secret(creds)
@@ -84,7 +89,8 @@ class _Builder:
             self.plan.refused = (f'step "{label(step)}": `creds` is neither `${{{{ secrets.NAME }}}}` nor inline '
                                  "JSON with a `clientSecret` secret; its source cannot be traced")
             return
-        ids = {JSON_KEYS[k]: v for k, v in inline.items() if k in JSON_KEYS}
+        found = {JSON_KEYS[k]: v for k, v in inline.items() if k in JSON_KEYS}
+        ids = {k: found[k] for k in ID_INPUTS if k in found}
         if "subscription-id" in ids and not subscription:
             del ids["subscription-id"]
         missing = [k for k in ID_INPUTS[: 3 if subscription else 2] if k not in ids]
@@ -159,7 +165,7 @@ class OidcAzure:
     intended = ("jobs.*.steps", "jobs.*.permissions", "runs.steps")
 
     def detect(self, doc: Doc, ctx: Context) -> list[Finding]:
-        return [to_finding(p, ID, "Azure service-principal secret", ctx) for p in plans(doc, ctx)]
+        return [to_finding(p, ID, "an Azure service-principal secret", ctx) for p in plans(doc, ctx)]
 
     def apply(self, doc: Doc, ctx: Context, findings: list[Finding]) -> list[Op]:
         return fixable_ops(plans(doc, ctx), findings)

@@ -137,15 +137,15 @@ def finish(plan: Plan, doc: Doc, wf: Workflow, ctx: Context, removed: set[Any]) 
     return plan
 
 
-def to_finding(plan: Plan, rule: str, what: str, ctx: Context) -> Finding:
+def to_finding(plan: Plan, rule: str, what: str, ctx: Context, goal: str = "switch to OIDC federation") -> Finding:
     job = plan.job
     base = {"job": job.id, "secrets": sorted(plan.secrets), "steps": plan.steps, "repo": ctx.repo or "OWNER/REPO",
             **plan.data}
     if plan.refused:
-        return Finding(f"{rule}-refused", f"job `{job.id}` keeps its {what}: {plan.refused}", job.line,
+        return Finding(f"{rule}-refused", f"job `{job.id}` keeps {what}: {plan.refused}", job.line,
                        yaml_path=f"jobs.{job.id}", severity=Severity.WARNING, data=base)
     secrets = ", ".join(f"secrets.{s}" for s in sorted(plan.secrets))
-    return Finding(rule, f"job `{job.id}` logs in with a {what} ({secrets}); switch to OIDC federation", job.line,
+    return Finding(rule, f"job `{job.id}` logs in with {what} ({secrets}); {goal}", job.line,
                    yaml_path=f"jobs.{job.id}", fixable=True, data=base)
 
 
@@ -185,9 +185,9 @@ def explain_common(findings: list[Finding], title: str, setup: list[str]) -> str
     lines = [f"### {title}", ""]
     for f in fixed:
         steps = ", ".join(f'"{s}"' for s in f.data.get("steps", []))
-        lines.append(f"- job `{f.data['job']}`: {steps} now log in with a short-lived OIDC token instead of "
-                     f"{', '.join('`secrets.' + s + '`' for s in f.data.get('secrets', []))}; "
-                     "the job gets `id-token: write`.")
+        grant = "`id-token: write`" if f.data.get("federated", True) else "`packages: write`"
+        lines.append(f"- job `{f.data['job']}`: {steps} now log in with short-lived credentials instead of "
+                     f"{', '.join('`secrets.' + s + '`' for s in f.data.get('secrets', []))}; the job gets {grant}.")
     lines += [f"- {f.message}" for f in findings if not f.fixable]
     if not fixed:
         return "\n".join(lines) + "\n"
@@ -381,7 +381,7 @@ class OidcGcp:
 
     def detect(self, doc: Doc, ctx: Context) -> list[Finding]:
         found, notes = plans(doc, ctx)
-        return [to_finding(p, ID, "Google Cloud service-account key", ctx) for p in found] + notes
+        return [to_finding(p, ID, "a Google Cloud service-account key", ctx) for p in found] + notes
 
     def apply(self, doc: Doc, ctx: Context, findings: list[Finding]) -> list[Op]:
         return fixable_ops(plans(doc, ctx)[0], findings)
@@ -391,10 +391,16 @@ class OidcGcp:
 
 
 def explain(findings: list[Finding]) -> str:
+    return explain_common(findings, "Google Cloud: service-account keys -> Workload Identity Federation",
+                          setup_lines(findings))
+
+
+def setup_lines(findings: list[Finding]) -> list[str]:
+    """gcloud commands for the pool, the provider and the impersonation grant (shared with registry-login)."""
     fixed = [f for f in findings if f.fixable]
     repo = fixed[0].data["repo"] if fixed else "OWNER/REPO"
     owner = repo.split("/")[0]
-    setup = [
+    return [
         "```sh",
         "PROJECT_ID=<project id>",
         "PROJECT_NUMBER=$(gcloud projects describe $PROJECT_ID --format='value(projectNumber)')",
@@ -427,4 +433,3 @@ def explain(findings: list[Finding]) -> str:
         "`actions/checkout` before it and add `gha-creds-*.json` to `.gitignore`/`.dockerignore`. "
         "`gsutil` ignores these credentials; use `gcloud storage`.",
     ]
-    return explain_common(findings, "Google Cloud: service-account keys -> Workload Identity Federation", setup)

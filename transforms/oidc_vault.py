@@ -149,7 +149,7 @@ class OidcVault:
 
     def detect(self, doc: Doc, ctx: Context) -> list[Finding]:
         found, notes = plans(doc, ctx)
-        return [to_finding(p, ID, "static Vault credential", ctx) for p in found] + notes
+        return [to_finding(p, ID, "a static Vault credential", ctx) for p in found] + notes
 
     def apply(self, doc: Doc, ctx: Context, findings: list[Finding]) -> list[Op]:
         return fixable_ops(plans(doc, ctx)[0], findings)

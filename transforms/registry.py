@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from transforms.base import Transform
 from transforms.oidc_aws import OidcAws
+from transforms.oidc_azure import OidcAzure
+from transforms.oidc_gcp import OidcGcp
+from transforms.oidc_vault import OidcVault
 from transforms.permissions import Permissions
 from transforms.publish_crates import PublishCrates
 from transforms.publish_npm import PublishNpm
 from transforms.publish_nuget import PublishNuget
 from transforms.publish_pypi import PublishPypi
 from transforms.publish_rubygems import PublishRubygems
+from transforms.registry_login import RegistryLogin
 
 TRANSFORMS: dict[str, Transform] = {
+    "oidc-gcp": OidcGcp(),
+    "oidc-azure": OidcAzure(),
+    "oidc-vault": OidcVault(),
+    "registry-login": RegistryLogin(),
     "oidc-aws": OidcAws(),
     "publish-pypi": PublishPypi(),
     "publish-npm": PublishNpm(),

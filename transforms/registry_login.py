@@ -1,0 +1,255 @@
+"""registry-login: `docker/login-action` with a password from secrets -> short-lived credentials.
+
+- GAR / GCR (`*-docker.pkg.dev`, `gcr.io`) with `_json_key`: a pinned `auth` step (Workload
+  Identity Federation, `token_format: access_token`) before the login, which then uses
+  `oauth2accesstoken` and the step's access token.
+- ACR (`*.azurecr.io`): a pinned OIDC `azure/login` before the login step, which becomes
+  `az acr login --name <registry>` in place (same name and condition; the registry name reaches
+  the script through `env:`, never through the script text).
+- GHCR with a personal token: the job's own `GITHUB_TOKEN` (`packages: write`), no OIDC needed.
+- ECR belongs to oidc-aws. Docker Hub and other registries offer no GitHub federation: a note.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from transforms import oidc
+from transforms.base import Context, Finding, Severity
+from transforms.inference import infer_job
+from transforms.model import Job, Step, Workflow, load_workflow
+from transforms.oidc_azure import LOGIN as AZURE_LOGIN
+from transforms.oidc_azure import login_inputs, setup_lines
+from transforms.oidc_gcp import AUTH, Plan, explain_common, fixable_ops, fresh_id, label, leftovers, slug, to_finding
+from transforms.oidc_gcp import setup_lines as gcp_setup
+from transforms.permissions import block_op
+from transforms.pins import pin
+from transforms.yamldoc import Doc
+from transforms.yamledit import DeleteKey, InsertItem, InsertKey, Op, ReplaceValue
+
+ID = "registry-login"
+ACTION = "docker/login-action"
+ENV_REF = re.compile(r"\$\{\{\s*env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+PACKAGES_REASON = "ghcr.io login with the GITHUB_TOKEN"
+PUSH = re.compile(r"\b(docker|podman|buildah)\s+(image\s+)?push\b|--push\b|compose\s+push|\bgoreleaser\b")
+PULL = re.compile(r"\b(docker|podman)\s+(pull|run|compose\s+up|compose\s+pull)\b")
+PUSHING_ACTIONS = ("docker/build-push-action", "docker/bake-action", "goreleaser/goreleaser-action")
+
+
+def packages_level(job: Job) -> str:
+    """`read` only for a job that visibly just pulls images; anything else may push."""
+    runs = " ".join(s.run or "" for s in job.steps)
+    if any(slug(s) in PUSHING_ACTIONS for s in job.steps) or PUSH.search(runs):
+        return "write"
+    return "read" if PULL.search(runs) else "write"
+
+
+def registry_of(wf: Workflow, job: Job, step: Step) -> str:
+    """The registry host, with `${{ env.X }}` resolved from literal workflow/job/step env values."""
+    env = {**wf.env, **job.env, **step.env}
+    raw = str(step.with_.get("registry") or "docker.io")
+    return ENV_REF.sub(lambda m: str(env.get(m[1], m[0])), raw).strip().removeprefix("https://")
+
+
+def kind(host: str) -> str:
+    host = host.split("/")[0].lower()
+    if ".dkr.ecr." in host or host == "public.ecr.aws":
+        return "ecr"
+    if host.endswith("-docker.pkg.dev") or host == "gcr.io" or host.endswith(".gcr.io"):
+        return "gar"
+    if host.endswith(".azurecr.io"):
+        return "acr"
+    return "ghcr" if host == "ghcr.io" else "other"
+
+
+def _secret_password(step: Step) -> set[str]:
+    return oidc.secret_names(step.with_.get("password", "")) if slug(step) == ACTION else set()
+
+
+class _Builder:
+    def __init__(self, doc: Doc, wf: Workflow, job: Job, ctx: Context) -> None:
+        self.doc, self.wf, self.job, self.ctx = doc, wf, job, ctx
+        self.values = oidc.Values(ctx)
+        self.plan = Plan(job)
+        self.removed: set[Any] = set()
+        self.federated = False  # any GAR/ACR rewrite: the job needs id-token
+        self.packages = ""  # the `packages:` level a GHCR rewrite needs
+
+    def step(self, step: Step, host: str, secrets: set[str]) -> None:
+        getattr(self, f"_{kind(host)}")(step, host)
+        self.plan.secrets |= secrets
+        self.plan.steps.append(label(step))
+        self.removed |= {(*step.path, "with", "password"), (*step.path, "with", "username"), (*step.path, "with")}
+
+    def _gar(self, step: Step, host: str) -> None:
+        if str(step.with_.get("username", "")).strip() not in ("_json_key", "_json_key_base64"):
+            self.plan.refused = f'step "{label(step)}" logs in to {host} without `_json_key`; migrate it by hand'
+            return
+        auth_id = fresh_id(self.job, "auth")
+        inputs = {
+            "workload_identity_provider": self.values.get(
+                "workload_identity_provider", "GCP_WORKLOAD_IDENTITY_PROVIDER",
+                "provider name, projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<ID>"),
+            "service_account": self.values.get("service_account", "GCP_SERVICE_ACCOUNT",
+                                               "email of the service account the key belonged to"),
+            "token_format": "access_token",
+        }
+        auth = {"name": "Authenticate to Google Cloud", "id": auth_id, "uses": pin(AUTH).uses, "with": inputs}
+        self._insert(step, auth, pin(AUTH).tag)
+        self._credentials(step, "oauth2accesstoken", f"${{{{ steps.{auth_id}.outputs.access_token }}}}")
+        self.federated = True
+        self.plan.data["gar"] = True
+
+    def _acr(self, step: Step, host: str) -> None:
+        """The login step becomes `az acr login` (it writes the docker credentials itself)."""
+        if next(iter(step.data), None) == "uses":
+            self.plan.refused = (f'step "{label(step)}" starts with `uses:`, so it cannot become a `run:` step in '
+                                 "place; give it a `name:` first or migrate it by hand")
+            return
+        if not any(slug(s) == AZURE_LOGIN and s.index < step.index for s in self.job.steps):
+            login = {"name": "Log in to Azure", "uses": pin(AZURE_LOGIN).uses, "with": login_inputs(self.values)}
+            self._insert(step, login, pin(AZURE_LOGIN).tag)
+        # The registry value goes through env, never into the script text (no template injection).
+        run = {"shell": "bash", "env": {"ACR_NAME": step.with_.get("registry")},
+               "run": 'az acr login --name "${ACR_NAME%%.*}"'}
+        self.plan.ops += [DeleteKey(step.path, k) for k in ("uses", "with")]
+        self.plan.ops += [InsertKey(step.path, k, v) for k, v in run.items() if k not in step.data]
+        if "env" in step.data or "shell" in step.data:
+            self.plan.refused = f'step "{label(step)}" already sets `env:` or `shell:`; migrate it by hand'
+        self.federated = True
+        self.plan.data["acr"] = True
+
+    def _ghcr(self, step: Step, host: str) -> None:
+        user = str(step.with_.get("username", ""))
+        keep = user.strip().startswith("${{") and "github." in user and not oidc.secret_names(user)
+        self._credentials(step, user if keep else "${{ github.actor }}", "${{ secrets.GITHUB_TOKEN }}")
+        self.packages = packages_level(self.job)
+        self.plan.data["ghcr"] = True
+
+    def _insert(self, before: Step, value: dict[str, Any], tag: str | None) -> None:
+        comments = {("uses",): tag} if tag else {}
+        self.plan.ops.append(InsertItem((*self.job.path, "steps"), before.index, value, comments=comments))
+
+    def _credentials(self, step: Step, username: str, password: str) -> None:
+        path = (*step.path, "with")
+        for key, value in (("username", username), ("password", password)):
+            if step.with_.get(key) != value:
+                op = ReplaceValue((*path, key), value) if key in step.with_ else InsertKey(path, key, value)
+                self.plan.ops.append(op)
+
+
+REASONS = {"id-token": oidc.ID_TOKEN_REASON, "packages": PACKAGES_REASON}
+
+
+def grant_ops(doc: Doc, wf: Workflow, job: Job, ctx: Context, scopes: dict[str, str]) -> list[Op] | str:
+    """Ops giving the job `scopes` without changing its other ones (oidc.id_token_ops, for several scopes)."""
+    perms = job.data.get("permissions")
+    if perms == "write-all":
+        return []
+    if isinstance(perms, dict):
+        path = (*job.path, "permissions")
+        return [ReplaceValue((*path, s), lvl) if s in perms else InsertKey(path, s, lvl, comments={(): REASONS[s]})
+                for s, lvl in scopes.items() if perms.get(s) not in (lvl, "write")]
+    wanted = ", ".join(f"`{s}: {lvl}`" for s, lvl in scopes.items())
+    if perms is not None:
+        return f"job `{job.id}` declares `permissions: {perms}`; add {wanted} by hand"
+    needs = infer_job(wf, job, ctx)
+    if not needs.complete:
+        why = needs.analysis.unknowns[0].reason
+        return f"job `{job.id}` needs {wanted} but its other token needs are unknown ({why})"
+    block = {**needs.block(), **scopes}
+    notes = {**needs.evidence(), **{s: REASONS[s] for s in scopes}} if ctx.options.get("comments", True) else {}
+    return [block_op(doc, job.id, dict(sorted(block.items(), key=lambda kv: (kv[0] != "contents", kv[0]))), notes)]
+
+
+def _finish(b: _Builder) -> Plan:
+    plan = b.plan
+    hits = leftovers(b.wf, b.job, plan.secrets, b.removed)
+    scopes = {**({"id-token": "write"} if b.federated else {}), **({"packages": b.packages} if b.packages else {})}
+    grant = grant_ops(b.doc, b.wf, b.job, b.ctx, scopes) if not hits else ""
+    if hits:
+        plan.refused = f"{hits[0]}; rewrite that use too, or migrate the job by hand"
+    elif isinstance(grant, str):
+        plan.refused = grant
+    else:
+        plan.ops += grant
+    return plan
+
+
+def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> tuple[Plan | None, list[Finding]]:
+    b = _Builder(doc, wf, job, ctx)
+    notes: list[Finding] = []
+    b.plan.refused = oidc.refusal(wf, job) or ""
+    for step in job.steps:
+        secrets = _secret_password(step)
+        host = registry_of(wf, job, step) if secrets else ""
+        if not secrets or kind(host) == "ecr":
+            continue
+        if kind(host) == "other":
+            notes.append(_no_federation(job, step, host))
+        elif not b.plan.refused:
+            b.step(step, host, secrets)
+    if not b.plan.steps and not b.plan.refused:
+        return None, notes
+    b.plan.data.update(variables=b.values.variables, federated=b.federated)
+    return (b.plan if b.plan.refused else _finish(b)), notes
+
+
+def _no_federation(job: Job, step: Step, host: str) -> Finding:
+    return Finding(f"{ID}-static", f'step "{label(step)}" logs in to {host} with a stored token; this registry '
+                   "offers no GitHub OIDC federation, so it stays: use a token scoped to the pushed repositories, "
+                   "read/write only, and rotate it", step.line, yaml_path=".".join(map(str, step.path)),
+                   severity=Severity.NOTE, data={"job": job.id, "registry": host})
+
+
+def plans(doc: Doc, ctx: Context) -> tuple[list[Plan], list[Finding]]:
+    wf = load_workflow(doc)
+    if wf is None:
+        return [], []
+    found, notes = [], []
+    for job in wf.jobs:
+        plan, more = plan_job(doc, wf, job, ctx)
+        notes += more
+        if plan is not None:
+            found.append(plan)
+    return found, notes
+
+
+def explain(findings: list[Finding]) -> str:
+    fixed = [f for f in findings if f.fixable]
+    setup: list[str] = []
+    if any(f.data.get("gar") for f in fixed):
+        setup += ["**Google Artifact Registry / Container Registry**: the service account the key belonged to keeps "
+                  "its registry roles (`roles/artifactregistry.writer` to push); federate it as for oidc-gcp:", ""]
+        setup += gcp_setup([f for f in fixed if f.data.get("gar")])
+    if any(f.data.get("acr") for f in fixed):
+        setup += ["", "**Azure Container Registry**: give the app registration `AcrPush` (or `AcrPull`) on the "
+                  "registry; the token from `az acr login --expose-token` lasts about 3 hours.", ""]
+        setup += setup_lines([f for f in fixed if f.data.get("acr")])
+    if any(f.data.get("ghcr") for f in fixed):
+        setup += ["", "**GHCR**: nothing to federate; the job's `GITHUB_TOKEN` gets `packages: write`. A package "
+                  "first pushed with a personal token must grant this repository write access (package settings -> "
+                  "Manage Actions access), and the token can only push to packages of this repository's owner.", ""]
+    return explain_common(findings, "Container registries: stored passwords -> short-lived credentials", setup)
+
+
+class RegistryLogin:
+    id = ID
+    summary = "Log in to GAR/GCR, ACR and GHCR with short-lived credentials instead of stored registry passwords."
+    safe = False
+    intended = ("jobs.*.steps", "jobs.*.permissions", "runs.steps")
+
+    def detect(self, doc: Doc, ctx: Context) -> list[Finding]:
+        found, notes = plans(doc, ctx)
+        return [_finding(p, ctx) for p in found] + notes
+
+    def apply(self, doc: Doc, ctx: Context, findings: list[Finding]) -> list[Op]:
+        return fixable_ops(plans(doc, ctx)[0], findings)
+
+    def explain(self, findings: list[Finding]) -> str:
+        return explain(findings)
+
+
+def _finding(plan: Plan, ctx: Context) -> Finding:
+    return to_finding(plan, ID, "a stored registry password", ctx, goal="switch to short-lived credentials")
