@@ -186,7 +186,8 @@ def explain_common(findings: list[Finding], title: str, setup: list[str]) -> str
     for f in fixed:
         steps = ", ".join(f'"{s}"' for s in f.data.get("steps", []))
         grant = "`id-token: write`" if f.data.get("federated", True) else "`packages: write`"
-        lines.append(f"- job `{f.data['job']}`: {steps} now log in with short-lived credentials instead of "
+        verb = "logs" if len(f.data.get("steps", [])) == 1 else "log"
+        lines.append(f"- job `{f.data['job']}`: {steps} now {verb} in with short-lived credentials instead of "
                      f"{', '.join('`secrets.' + s + '`' for s in f.data.get('secrets', []))}; the job gets {grant}.")
     lines += [f"- {f.message}" for f in findings if not f.fixable]
     if not fixed:
