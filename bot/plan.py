@@ -1,0 +1,160 @@
+"""Plan one repository's PR from its fetched files. Pure: no network, git or filesystem.
+
+The plan is what the PR will carry (changed files), why (findings and each transform's
+explanation), whether the owner must set something up first, and a content hash that tells a
+re-run whether the open PR is already up to date.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.config import Config
+from bot.runner import FileResult, run_file
+from transforms.base import Context, Finding, Transform
+from transforms.registry import TRANSFORMS
+
+REPO_CONFIG = ".github/ztbot.toml"
+ACTION_NAMES = ("action.yml", "action.yaml")
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    before: str
+    after: str
+    transforms: tuple[str, ...]  # ids that changed this file, in run order
+
+
+@dataclass(frozen=True)
+class Evidence:
+    path: str
+    transform: str
+    finding: Finding
+
+
+@dataclass
+class RepoPlan:
+    repo: str  # owner/name
+    default_branch: str
+    base_sha: str  # default-branch head the plan was computed on
+    changes: list[FileChange] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    explanations: dict[str, str] = field(default_factory=dict)  # transform id -> markdown, run order
+    needs_setup: list[str] = field(default_factory=list)  # applied transform ids with safe = False
+    errors: list[str] = field(default_factory=list)
+    opted_out: str = ""  # why `.github/ztbot.toml` turned the bot off (empty = it did not)
+    content_hash: str = ""
+    findings_digest: str = ""
+
+    @property
+    def applied(self) -> list[str]:
+        """Transform ids that changed at least one file, in registry order."""
+        used = {t for c in self.changes for t in c.transforms}
+        return [t for t in TRANSFORMS if t in used]
+
+
+def target_files(files: Mapping[str, str]) -> list[str]:
+    """Workflows and local composite actions, the files the transforms rewrite."""
+    def wanted(path: str) -> bool:
+        in_workflows = path.startswith(".github/workflows/") and path.count("/") == 2
+        return (in_workflows and path.endswith((".yml", ".yaml"))) or path.rsplit("/", 1)[-1] in ACTION_NAMES
+    return sorted(p for p in files if wanted(p))
+
+
+def enabled_transforms(config: Config) -> dict[str, Transform]:
+    chosen = config.transforms.enabled or list(TRANSFORMS)
+    return {tid: t for tid, t in TRANSFORMS.items() if tid in chosen}
+
+
+def repo_overrides(files: Mapping[str, str], transforms: dict[str, Transform]) -> tuple[dict[str, Transform], str]:
+    """Apply `.github/ztbot.toml` (`enabled = false`, `disable = [ids]`); returns (transforms, opt-out reason)."""
+    text = files.get(REPO_CONFIG)
+    if text is None:
+        return transforms, ""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # A broken opt-out file must not be read as consent: leave the repo alone and say why.
+        return {}, f"{REPO_CONFIG} is not valid TOML ({exc})"
+    if raw.get("enabled") is False:
+        return {}, f"opted out ({REPO_CONFIG}: enabled = false)"
+    disabled = raw.get("disable", [])
+    kept = {tid: t for tid, t in transforms.items() if not (isinstance(disabled, list) and tid in disabled)}
+    return kept, ""
+
+
+def transform_options(config: Config, transforms: Mapping[str, Transform], default_branch: str) -> dict[str, Any]:
+    """Per-transform options from the config, plus the default branch (OIDC subjects name it)."""
+    return {tid: {**config.transforms.options.get(tid, {}), "default_branch": default_branch} for tid in transforms}
+
+
+def plan_repo(full_name: str, default_branch: str, base_sha: str, files: Mapping[str, str],
+              config: Config) -> RepoPlan:
+    plan = RepoPlan(full_name, default_branch, base_sha)
+    transforms = enabled_transforms(config)
+    if config.transforms.allow_repo_overrides:
+        transforms, plan.opted_out = repo_overrides(files, transforms)
+    if plan.opted_out:
+        return plan
+    options = transform_options(config, transforms, default_branch)
+    results = [_run_one(path, files, full_name, options, transforms) for path in target_files(files)]
+    _collect(plan, results, transforms)
+    return plan
+
+
+def _run_one(path: str, files: Mapping[str, str], repo: str, options: dict[str, Any],
+             transforms: dict[str, Transform]) -> FileResult:
+    ctx = Context(path, files.get, options, repo)
+    return run_file(files[path], ctx, transforms)
+
+
+def _collect(plan: RepoPlan, results: list[FileResult], transforms: dict[str, Transform]) -> None:
+    for r in results:
+        plan.errors += r.errors
+        plan.evidence += [Evidence(r.path, tid, f) for tid, f in r.findings]
+        if r.changed:
+            plan.changes.append(FileChange(r.path, r.before, r.after, tuple(r.applied)))
+    applied = plan.applied
+    plan.explanations = {tid: transforms[tid].explain([e.finding for e in plan.evidence if e.transform == tid])
+                         for tid in applied}
+    plan.needs_setup = [tid for tid in applied if not transforms[tid].safe]
+    plan.content_hash = content_hash(plan.changes)
+    plan.findings_digest = findings_digest(plan.evidence)
+
+
+def content_hash(changes: list[FileChange]) -> str:
+    """sha256 over the sorted (path, new text) pairs: equal hashes mean the PR already says this."""
+    digest = hashlib.sha256()
+    for change in sorted(changes, key=lambda c: c.path):
+        digest.update(json.dumps([change.path, change.after]).encode())
+    return digest.hexdigest()
+
+
+def findings_digest(evidence: list[Evidence]) -> str:
+    rows = sorted((e.path, e.transform, e.finding.rule, e.finding.line, e.finding.message) for e in evidence)
+    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()
+
+
+def unified_diff(changes: list[FileChange]) -> str:
+    """One patch for all changed files, `git apply`-able (a/ and b/ prefixes)."""
+    out: list[str] = []
+    for c in changes:
+        out += difflib.unified_diff(c.before.splitlines(keepends=True), c.after.splitlines(keepends=True),
+                                    f"a/{c.path}", f"b/{c.path}")
+    return "".join(out)
+
+
+def config_digest(config: Config) -> str:
+    """What, besides the repository's own files, decides the plan: a change here means re-plan everywhere."""
+    from bot import __version__
+
+    key = [__version__, list(enabled_transforms(config)), config.transforms.options,
+           config.transforms.allow_repo_overrides]
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()

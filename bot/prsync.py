@@ -1,0 +1,153 @@
+"""Bring one repository's bot PR in line with its plan: open, update, or leave it alone.
+
+The rules, in the order they are checked:
+- never a duplicate: the PR is found by its head branch, whatever the state file says;
+- a PR closed without merging is not reopened (the owner said no);
+- an open PR is updated only when the content hash changed;
+- the branch is overwritten only while it is ours (its head is the commit we pushed last); after a
+  human push the bot comments once and leaves the branch alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from git import Actor
+
+from bot import prbody
+from bot.config import Config
+from bot.github.models import CommentInfo, CommitAuthor, PullInfo, RepoInfo
+from bot.gitops import Push, publish
+from bot.plan import RepoPlan
+from bot.state import RepoState
+
+HUMAN_EDITS_MARK = "<!-- ztbot: human-edits -->"
+
+
+class Hub(Protocol):
+    """The slice of `bot/github`'s client the PR sync uses."""
+
+    def find_pull(self, repo: str, head_branch: str) -> PullInfo | None: ...
+
+    def create_pull(self, repo: str, title: str, body: str, head: str, base: str, draft: bool) -> PullInfo: ...
+
+    def update_pull(self, repo: str, number: int, title: str | None = None, body: str | None = None) -> PullInfo: ...
+
+    def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None: ...
+
+    def request_reviewers(self, repo: str, number: int, reviewers: Sequence[str],
+                          team_reviewers: Sequence[str] = ()) -> None: ...
+
+    def comment(self, repo: str, number: int, body: str) -> None: ...
+
+    def list_comments(self, repo: str, number: int) -> list[CommentInfo]: ...
+
+    def branch_head(self, repo: str, branch: str) -> str | None: ...
+
+    def branch_commit_authors(self, repo: str, branch: str, since_sha: str) -> list[CommitAuthor]: ...
+
+    def git_remote(self, repo: str) -> tuple[str, str]:
+        """(clone URL without credentials, token to send as an HTTP header)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: str  # opened / updated / unchanged / closed / human-edits / would-open / would-update
+    detail: str = ""
+    url: str = ""
+
+
+def sync(hub: Hub, config: Config, info: RepoInfo, plan: RepoPlan, st: RepoState) -> Outcome:
+    pull = hub.find_pull(info.full_name, config.pr.branch)
+    if pull is not None:
+        _remember(st, pull)
+    if pull is not None and pull.state == "closed" and not pull.merged:
+        return Outcome("closed", f"PR #{pull.number} was closed unmerged; not reopened", pull.html_url)
+    if pull is not None and pull.state == "open":
+        return _update(hub, config, info, plan, st, pull)
+    return _open(hub, config, info, plan, st)
+
+
+def _remember(st: RepoState, pull: PullInfo) -> None:
+    st.pr_number, st.pr_url = pull.number, pull.html_url
+    st.pr_state = "merged" if pull.merged else ("open" if pull.state == "open" else "closed")
+
+
+def _update(hub: Hub, config: Config, info: RepoInfo, plan: RepoPlan, st: RepoState, pull: PullInfo) -> Outcome:
+    meta = prbody.parse_metadata(pull.body) or {}
+    if plan.content_hash in (st.content_hash, meta.get("content_hash")):
+        st.content_hash = plan.content_hash
+        return Outcome("unchanged", f"PR #{pull.number} is up to date", pull.html_url)
+    head = hub.branch_head(info.full_name, config.pr.branch)
+    if head is not None and not _ours(hub, config, info, st, head):
+        return _human_edits(hub, config, info, st, pull)
+    st.pushed_sha = _push(hub, config, info, plan, lease=head)
+    hub.update_pull(info.full_name, pull.number, title=prbody.title(config), body=prbody.render(plan))
+    st.content_hash = plan.content_hash
+    return Outcome("updated", f"PR #{pull.number} updated", pull.html_url)
+
+
+def _open(hub: Hub, config: Config, info: RepoInfo, plan: RepoPlan, st: RepoState) -> Outcome:
+    head = hub.branch_head(info.full_name, config.pr.branch)
+    if head is not None and not _ours(hub, config, info, st, head):
+        return Outcome("blocked", f"branch {config.pr.branch} exists with commits by others; not overwritten")
+    st.pushed_sha = _push(hub, config, info, plan, lease=head)
+    pull = hub.create_pull(info.full_name, prbody.title(config), prbody.render(plan), config.pr.branch,
+                           plan.default_branch, draft=_draft(config, plan))
+    _remember(st, pull)
+    st.content_hash, st.commented_human_edits = plan.content_hash, False
+    _decorate(hub, config, info, pull)
+    return Outcome("opened", f"PR #{pull.number} opened", pull.html_url)
+
+
+def _decorate(hub: Hub, config: Config, info: RepoInfo, pull: PullInfo) -> None:
+    if config.pr.labels:
+        hub.add_labels(info.full_name, pull.number, config.pr.labels)
+    if config.pr.reviewers or config.pr.team_reviewers:
+        hub.request_reviewers(info.full_name, pull.number, config.pr.reviewers, config.pr.team_reviewers)
+
+
+def _draft(config: Config, plan: RepoPlan) -> bool:
+    return config.pr.draft == "always" or (config.pr.draft == "auto" and bool(plan.needs_setup))
+
+
+def _ours(hub: Hub, config: Config, info: RepoInfo, st: RepoState, head: str) -> bool:
+    """The branch is ours when its head is what we pushed; with no record, when only the bot committed."""
+    if st.pushed_sha:
+        return head == st.pushed_sha
+    base = info.head_oid or ""
+    authors = hub.branch_commit_authors(info.full_name, config.pr.branch, base)
+    return all(a.email == config.pr.author_email for a in authors)
+
+
+def _human_edits(hub: Hub, config: Config, info: RepoInfo, st: RepoState, pull: PullInfo) -> Outcome:
+    outcome = Outcome("human-edits", f"PR #{pull.number}: others pushed to {config.pr.branch}; not overwritten",
+                      pull.html_url)
+    if st.commented_human_edits or _already_commented(hub, info, pull):
+        st.commented_human_edits = True
+        return outcome
+    hub.comment(info.full_name, pull.number, human_edits_comment(config))
+    st.commented_human_edits = True
+    return outcome
+
+
+def _already_commented(hub: Hub, info: RepoInfo, pull: PullInfo) -> bool:
+    # The state file may be new; the mark in our earlier comment still tells.
+    return any(HUMAN_EDITS_MARK in c.body for c in hub.list_comments(info.full_name, pull.number))
+
+
+def human_edits_comment(config: Config) -> str:
+    return (f"{HUMAN_EDITS_MARK}\nztbot has new changes for this repository, but `{config.pr.branch}` has commits "
+            "that ztbot did not make, so it will not overwrite them and leaves this PR as it is. Review it as it "
+            "stands; once it is merged, the next run proposes whatever is still left to fix.")
+
+
+def _push(hub: Hub, config: Config, info: RepoInfo, plan: RepoPlan, lease: str | None) -> str:
+    url, token = hub.git_remote(info.full_name)
+    files = {c.path: c.after for c in plan.changes}
+    author = Actor(config.pr.author_name, config.pr.author_email)
+    return publish(Push(info.full_name, url, token, plan.default_branch, plan.base_sha, config.pr.branch, files,
+                        prbody.commit_message(plan), author, lease))
