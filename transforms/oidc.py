@@ -83,14 +83,24 @@ def id_token_ops(doc: Doc, wf: Workflow, job: Job, ctx: Context, reason: str = I
         return [InsertKey((*job.path, "permissions"), "id-token", "write", comments={(): reason})]
     if perms is not None:
         return f"job `{job.id}` declares `permissions: {perms}`; add `id-token: write` by hand"
+    top = wf.data.get("permissions")
+    if top == "write-all" or (isinstance(top, dict) and top.get("id-token") == "write"):
+        return []  # the job inherits the workflow-level grant
+    if isinstance(top, dict):
+        # The job runs with exactly the workflow's block today: keep it and add the OIDC grant.
+        block = {**{str(k): str(v) for k, v in top.items()}, "id-token": "write"}
+        return [block_op(doc, job.id, _ordered(block), {"id-token": reason})]
     needs = infer_job(wf, job, ctx)
     if not needs.complete:
         why = needs.analysis.unknowns[0].reason
         return f"job `{job.id}` needs `id-token: write` but its other token needs are unknown ({why})"
     block = {**needs.block(), "id-token": "write"}
     notes = {**needs.evidence(), "id-token": reason} if ctx.options.get("comments", True) else {}
-    return [block_op(doc, job.id, dict(sorted(block.items(), key=lambda kv: (kv[0] != "contents", kv[0]))),
-                     notes)]
+    return [block_op(doc, job.id, _ordered(block), notes)]
+
+
+def _ordered(block: dict[str, str]) -> dict[str, str]:
+    return dict(sorted(block.items(), key=lambda kv: (kv[0] != "contents", kv[0])))
 
 
 def subject(repo: str, job: Job, default_branch: str) -> str:

@@ -18,10 +18,9 @@ from typing import Any
 
 from transforms.base import Context, Finding, Severity
 from transforms.model import Workflow, load_workflow
-from transforms.oidc import ID_TOKEN_REASON, Values, id_token_ops, secret_names, subject, walk
+from transforms.oidc import Values, id_token_ops, secret_names, subject, walk
 from transforms.oidc_aws_explain import explain, subjects
 from transforms.oidc_aws_scan import CONFIGURE, Plan, StepSite, plan_workflow
-from transforms.permissions import block_op
 from transforms.pins import known, pin
 from transforms.yamldoc import Doc
 from transforms.yamledit import DeleteKey, InsertItem, InsertKey, Op, ReplaceValue
@@ -183,17 +182,6 @@ def _id_token(doc: Doc, wf: Workflow, plan: Plan, ctx: Context) -> list[Op] | st
     """`id-token: write` for a job that logs in; nothing when the workflow already grants it to the job."""
     if plan.configure is None and plan.insert_at is None:
         return []
-    top = wf.data.get("permissions")
-    inherited = top == "write-all" or (isinstance(top, dict) and top.get("id-token") == "write")
-    if "permissions" in plan.job.data:
-        return id_token_ops(doc, wf, plan.job, ctx)
-    if inherited:
-        return []
-    if isinstance(top, dict):
-        # The job runs with exactly the workflow's scopes today: keep them, add id-token. No inference needed.
-        block = {**{str(k): str(v) for k, v in top.items()}, "id-token": "write"}
-        notes = {"id-token": ID_TOKEN_REASON} if ctx.options.get("comments", True) else {}
-        return [block_op(doc, plan.job.id, block, notes)]
     return id_token_ops(doc, wf, plan.job, ctx)
 
 

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from transforms.model import Job, Step, Workflow
-from transforms.pyscripts import rewrite_boto3
 
 KEY_ID, SECRET, SESSION = "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"
 KEY_REF = re.compile(r"\bAWS_(?:ACCESS_KEY_ID|SECRET_ACCESS_KEY)\b")
@@ -127,8 +126,10 @@ def python_problems(wf: Workflow, job: Job, step: Step, read: Callable[[str], st
     for match in PYTHON.finditer(script):
         for path in _candidates(_workdir(wf, job, step), match):
             source = read(path)
-            if source is None:
+            if source is None or "boto3" not in source:
                 continue
+            from transforms.pyscripts import rewrite_boto3  # libcst costs ~0.3 s to import: only when needed
+
             try:
                 _, changes = rewrite_boto3(source)
             except Exception:  # a script we cannot parse is not ours to judge

@@ -292,8 +292,10 @@ class _Builder:
                 continue
             m = matches[0]
             token = f"${{{{ steps.{self._auth_id(auth)}.outputs.access_token }}}}"
-            new = f"{m[1]}{m[2]}{token}{m[2]}{m[3]}oauth2accesstoken"
+            # Through env, never `${{ }}` inside the script (template injection); double quotes so it expands.
+            new = f'{m[1]}"${TOKEN_VAR}"{m[3]}oauth2accesstoken'
             self.plan.ops.append(EditText((*step.path, "run"), m[0], new))
+            self.plan.ops.append(_env_op(step, TOKEN_VAR, token))
             if secret not in oidc.secret_names(run.replace(m[0], new, 1)):
                 self.removed.add((*step.path, "run"))
             found = True
@@ -308,6 +310,15 @@ class _Builder:
             first = next(iter(auth.data), None)
             self.plan.ops.append(InsertKey(auth.path, "id", new, before=None if first == "uses" else "uses"))
         return new
+
+
+TOKEN_VAR = "GCP_ACCESS_TOKEN"
+
+
+def _env_op(step: Step, name: str, value: str) -> InsertKey:
+    if isinstance(step.data.get("env"), dict):
+        return InsertKey((*step.path, "env"), name, value)
+    return InsertKey(step.path, "env", {name: value}, after="run")
 
 
 def _dual(job: Job) -> Step | None:

@@ -111,9 +111,17 @@ def apply_ops(doc: Doc, ops: list[Op]) -> str:
 
 
 def expected_data(data: Any, ops: list[Op]) -> Any:
-    """The data the edited document must hold."""
+    """The data the edited document must hold.
+
+    Every op's path refers to the original document, so ops that shift sequence indices
+    (inserted items) are replayed last, highest index first.
+    """
     out = copy.deepcopy(data)
-    for op in ops:
+    plain = [op for op in ops if not isinstance(op, InsertItem)]
+    # Same-index inserts land in op order in the text, so they replay in reverse op order here.
+    numbered = [(op.path, op.index, n, op) for n, op in enumerate(ops) if isinstance(op, InsertItem)]
+    items = [entry[3] for entry in sorted(numbered, key=lambda e: (e[0], e[1], e[2]), reverse=True)]
+    for op in plain + items:
         out = _apply_data(out, op)
     return out
 
@@ -343,13 +351,23 @@ def _insert_item(doc: Doc, op: InsertItem, node: Node, style: Style) -> Splice:
     gap = first.start_mark.column - dash if first.start_mark.line == node.value[0].start_mark.line else 2
     lines = render_block(op.value, style, op.comments)
     lines = [("-" + " " * (gap - 1) + lines[0])] + [" " * gap + ln if ln else ln for ln in lines[1:]]
+    spaced = _items_spaced(doc, node)
     if op.index < len(node.value):
         item = node.value[op.index]
         line = _line_start_above_comments(doc, item.start_mark.line, _dash_column(doc, item))
         at = doc.line_starts[line]
-    else:
-        at = _next_line_offset(doc, content_end_line(doc, node.value[-1]))
-    return Splice(at, at, _indent(lines, dash))
+        return Splice(at, at, _indent(lines, dash) + ("\n" if spaced else ""))
+    at = _next_line_offset(doc, content_end_line(doc, node.value[-1]))
+    return Splice(at, at, ("\n" if spaced else "") + _indent(lines, dash))
+
+
+def _items_spaced(doc: Doc, node: SequenceNode) -> bool:
+    """True when the existing items are separated by blank lines: an inserted one follows suit."""
+    if len(node.value) < 2:
+        return False
+    gaps = [doc.line_text(node.value[i + 1].start_mark.line - 1).strip() == ""
+            for i in range(len(node.value) - 1)]
+    return all(gaps)
 
 
 def _replace_value(doc: Doc, op: ReplaceValue, parent: Node, style: Style) -> Splice:
