@@ -1,0 +1,67 @@
+"""GraphQL documents the scanner sends: a 100-per-page repository listing and a batched file fetch.
+
+The fetch is one query for many repositories: each is an alias (`r0`, `r1`, ...) whose git objects
+are addressed by `OID:path` expressions, so the files match the listed head commit exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.github.models import ACTIONS_DIR, OPT_OUT_FILE, ROOT_ACTIONS, WORKFLOWS_DIR, RepoInfo
+
+PAGE_SIZE = 100
+TOPICS_FIELD = "repositoryTopics(first: 20) { nodes { topic { name } } }"
+
+_REPO_FIELDS = """
+  name owner { login } isArchived isFork isEmpty isPrivate visibility
+  defaultBranchRef { name target { oid } }
+"""
+
+
+def list_query(with_topics: bool) -> str:
+    fields = _REPO_FIELDS + (f"  {TOPICS_FIELD}\n" if with_topics else "")
+    return (
+        "query($login: String!, $cursor: String) {\n"
+        "  repositoryOwner(login: $login) {\n"
+        f"    repositories(first: {PAGE_SIZE}, after: $cursor) {{\n"
+        "      pageInfo { hasNextPage endCursor }\n"
+        "      nodes { ...repoInfo }\n"
+        "    }\n"
+        "  }\n"
+        "}\n"
+        f"fragment repoInfo on Repository {{{fields}}}\n"
+    )
+
+
+_FRAGMENTS = """
+fragment blob on Blob { text isBinary isTruncated byteSize }
+fragment dir on Tree { entries { name type object { ...blob } } }
+fragment actionDirs on Tree {
+  entries { name type object { ... on Tree { entries { name type object { ...blob } } } } }
+}
+"""
+
+# alias -> (path, fragment)
+OBJECTS: dict[str, tuple[str, str]] = {
+    "wf": (WORKFLOWS_DIR, "dir"),
+    "acts": (ACTIONS_DIR, "actionDirs"),
+    "optout": (OPT_OUT_FILE, "blob"),
+    "act1": (ROOT_ACTIONS[0], "blob"),
+    "act2": (ROOT_ACTIONS[1], "blob"),
+}
+
+
+def files_query(repos: Sequence[RepoInfo]) -> tuple[str, dict[str, str]]:
+    """The document and variables fetching the bot's files of every repo in `repos` (aliases r0..rN)."""
+    params, parts, variables = [], [], {}
+    for i, info in enumerate(repos):
+        params.append(f"$o{i}: String!, $n{i}: String!")
+        variables[f"o{i}"], variables[f"n{i}"] = info.owner, info.name
+        rev = info.head_oid or "HEAD"  # an oid is hex: safe inside a string literal
+        objects = "\n".join(f'    {alias}: object(expression: "{rev}:{path}") {{ ...{fragment} }}'
+                            for alias, (path, fragment) in OBJECTS.items())
+        parts.append(f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{\n"
+                     f"    defaultBranchRef {{ name target {{ oid }} }}\n{objects}\n  }}")
+    body = "\n".join(parts)
+    return f"query({', '.join(params)}) {{\n  rateLimit {{ cost remaining }}\n{body}\n}}\n{_FRAGMENTS}", variables

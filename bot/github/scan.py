@@ -1,0 +1,232 @@
+"""Listing repositories and reading the bot's files from many of them, in as few requests as possible.
+
+Cold scan: one GraphQL page per 100 repositories, then one GraphQL query per `batch_size` repositories.
+Warm scan: the same listing, then files only for repositories whose default-branch head moved.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from github.PaginatedList import PaginatedList
+from github.Repository import Repository
+
+from bot.github.errors import GitHubError, NotFound
+from bot.github.models import ACTIONS_DIR, RepoFiles, RepoInfo
+from bot.github.queries import OBJECTS, PAGE_SIZE, files_query, list_query
+from bot.github.transport import Transport
+
+log = logging.getLogger(__name__)
+
+Target = Literal["org", "user", "installation"]
+YAML_SUFFIXES = (".yml", ".yaml")
+
+
+@dataclass
+class ScanResult:
+    repos: list[RepoInfo]  # everything listed (and kept by `want`)
+    fetched: list[RepoFiles] = field(default_factory=list)  # repos whose files were read this time
+    unchanged: list[RepoInfo] = field(default_factory=list)  # head oid equal to the known one: not read
+
+
+class RepoScanner:
+    """Listing and file fetching; mixed into `GitHubClient`, which provides the attributes below."""
+
+    transport: Transport
+    target: Target
+    login: str
+    batch_size: int
+
+    # -- listing ---------------------------------------------------------------------------------
+    def list_repos(self, with_topics: bool = False) -> list[RepoInfo]:
+        """Every repository of the org / user / installation, 100 per request."""
+        login = self.login or self._installation_owner()
+        try:
+            repos = self._list_graphql(login, with_topics)
+        except GitHubError as err:
+            if err.status not in (400, 404):
+                raise
+            # GraphQL switched off (some GHES setups) or a field this server lacks: REST lists too.
+            log.info("GraphQL listing unavailable (%s); listing over REST", err.message)
+            return self._list_rest(login)
+        if repos is None:
+            raise NotFound(f"list repos of {login}", f"no organization or user named {login!r}", 404,
+                           hint="check github.name and github.target in ztbot.toml")
+        return repos
+
+    def _list_graphql(self, login: str, with_topics: bool) -> list[RepoInfo] | None:
+        repos: list[RepoInfo] = []
+        cursor: str | None = None
+        query = list_query(with_topics)
+        while True:
+            answer = self.transport.graphql(query, {"login": login, "cursor": cursor}, what=f"list repos of {login}")
+            owner = (answer.get("data") or {}).get("repositoryOwner")
+            if owner is None:
+                return None
+            page = owner["repositories"]
+            # A user's listing also holds repositories they only collaborate on: keep their own.
+            repos += [_repo_info(n) for n in page["nodes"] if n and n["owner"]["login"].lower() == login.lower()]
+            if not page["pageInfo"]["hasNextPage"]:
+                return repos
+            cursor = page["pageInfo"]["endCursor"]
+
+    def _list_rest(self, login: str) -> list[RepoInfo]:
+        requester = self.transport.github.requester
+        if self.target == "installation":
+            pages = PaginatedList(Repository, requester, "/installation/repositories", None, list_item="repositories")
+        else:
+            kind = "orgs" if self.target == "org" else "users"
+            pages = PaginatedList(Repository, requester, f"/{kind}/{login}/repos", {"type": "owner"})
+        repos: list[RepoInfo] = []
+        for number in range(10_000):
+            page = self.transport.read(f"GET repos of {login} page {number + 1}",
+                                       lambda n=number: list(pages.get_page(n)))
+            repos += [_rest_repo_info(r) for r in page]
+            if len(page) < PAGE_SIZE:
+                break
+        return repos
+
+    def _installation_owner(self) -> str:
+        """The account an installation is on, from its first repository (one request)."""
+        _, data = self.transport.read("GET /installation/repositories", lambda: self.transport.github.requester
+                                      .requestJsonAndCheck("GET", "/installation/repositories", {"per_page": 1}))
+        repos = data.get("repositories") or []
+        if not repos:
+            raise NotFound("GET /installation/repositories", "the installation sees no repositories", 404)
+        self.login = repos[0]["owner"]["login"]
+        return self.login
+
+    # -- files -------------------------------------------------------------------------------------
+    def fetch_files(self, repos: Iterable[RepoInfo]) -> list[RepoFiles]:
+        """Workflows, local actions and the opt-out file of each repo; batches run concurrently."""
+        todo = list(repos)
+        batches = [todo[i:i + self.batch_size] for i in range(0, len(todo), self.batch_size)]
+        results = [r for batch in self.transport.map_reads(self._fetch_batch, batches) for r in batch]
+        self.transport.map_reads(self._complete_from_rest, [r for r in results if r.errors])
+        return results
+
+    def scan(self, known: Mapping[str, str] | None = None, want: Callable[[RepoInfo], bool] | None = None,
+             with_topics: bool = False) -> ScanResult:
+        """List, then read files of the repos whose head oid differs from `known[full_name]`."""
+        known = known or {}
+        repos = [r for r in self.list_repos(with_topics) if want is None or want(r)]
+        changed = [r for r in repos if r.head_oid is None or known.get(r.full_name) != r.head_oid]
+        stale = [r for r in changed if not r.empty]
+        fetched = self.fetch_files(stale) + [RepoFiles(r) for r in changed if r.empty]
+        unchanged = [r for r in repos if r not in changed]
+        return ScanResult(repos, fetched, unchanged)
+
+    def _fetch_batch(self, batch: Sequence[RepoInfo]) -> list[RepoFiles]:
+        query, variables = files_query(batch)
+        try:
+            answer = self.transport.graphql(query, variables, what=f"fetch files of {len(batch)} repos")
+        except GitHubError as err:
+            if len(batch) == 1:
+                return [RepoFiles(batch[0], errors={"*": err.message})]
+            # GitHub answers 502 to queries too heavy to finish in time: try the halves.
+            half = len(batch) // 2
+            return self._fetch_batch(batch[:half]) + self._fetch_batch(batch[half:])
+        data = answer.get("data") or {}
+        cost = data.get("rateLimit") or {}
+        log.debug("file batch of %d repos: cost %s, remaining %s", len(batch), cost.get("cost"), cost.get("remaining"))
+        missing = {str(e.get("path", [""])[0]): e.get("message", "") for e in answer.get("errors") or []}
+        return [_repo_files(info, data.get(f"r{i}"), missing.get(f"r{i}")) for i, info in enumerate(batch)]
+
+    def _complete_from_rest(self, result: RepoFiles) -> None:
+        """Blobs GraphQL would not give as text (truncated, binary): read them over REST contents."""
+        for path, why in list(result.errors.items()):
+            if path == "*" or why not in ("truncated", "binary"):
+                continue
+            try:
+                text = self.get_file(result.info.full_name, path, result.info.head_oid)
+            except GitHubError as err:
+                result.errors[path] = err.message
+                continue
+            if text is not None:
+                result.files[path] = text
+                del result.errors[path]
+
+    def get_file(self, repo: str, path: str, ref: str | None = None) -> str | None:
+        """A file's text (None when absent or a directory); one REST request."""
+
+        def call() -> Any:
+            kwargs = {"ref": ref} if ref else {}
+            return self.transport.github.get_repo(repo).get_contents(path, **kwargs)
+
+        try:
+            content = self.transport.read(f"GET {repo}/contents/{path}", call)
+        except NotFound:
+            return None
+        if isinstance(content, list) or content.type != "file":
+            return None
+        raw = base64.b64decode(content.content or "")
+        return decode_text(raw)
+
+
+def decode_text(raw: bytes) -> str:
+    """Workflow files are UTF-8; a BOM says otherwise (UTF-16 files show up as "binary" in GraphQL)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8-sig")
+
+
+def _repo_info(node: dict[str, Any]) -> RepoInfo:
+    ref = node.get("defaultBranchRef") or {}
+    topics = tuple(t["topic"]["name"] for t in ((node.get("repositoryTopics") or {}).get("nodes") or []) if t)
+    owner = node["owner"]["login"]
+    return RepoInfo(owner=owner, name=node["name"], full_name=f"{owner}/{node['name']}",
+                    default_branch=ref.get("name"), head_oid=(ref.get("target") or {}).get("oid"),
+                    archived=node["isArchived"], fork=node["isFork"], empty=node["isEmpty"],
+                    private=node["isPrivate"], topics=topics, visibility=str(node["visibility"]).lower())
+
+
+def _rest_repo_info(repo: Repository) -> RepoInfo:
+    # REST listings carry no head commit: head_oid stays None and the file fetch fills it in.
+    return RepoInfo(owner=repo.owner.login, name=repo.name, full_name=repo.full_name,
+                    default_branch=repo.default_branch, head_oid=None, archived=repo.archived, fork=repo.fork,
+                    empty=repo.size == 0 and not repo.pushed_at, private=repo.private, topics=tuple(repo.topics or ()),
+                    visibility=getattr(repo, "visibility", None) or ("private" if repo.private else "public"))
+
+
+def _repo_files(info: RepoInfo, node: dict[str, Any] | None, problem: str | None) -> RepoFiles:
+    if node is None:
+        return RepoFiles(info, errors={"*": problem or "repository not found"})
+    ref = node.get("defaultBranchRef") or {}
+    oid = (ref.get("target") or {}).get("oid")
+    if info.head_oid is None and oid:
+        info = replace(info, head_oid=oid, default_branch=ref.get("name"))
+    result = RepoFiles(info)
+    for alias, (path, _) in OBJECTS.items():
+        obj = node.get(alias)
+        if not obj:
+            continue
+        if alias == "wf":
+            _take_dir(result, path, obj)
+        elif alias == "acts":
+            for entry in obj.get("entries") or []:
+                if entry["type"] == "tree" and entry.get("object"):
+                    _take_dir(result, f"{ACTIONS_DIR}/{entry['name']}", entry["object"], names=("action",))
+        else:
+            _take_blob(result, path, obj)
+    return result
+
+
+def _take_dir(result: RepoFiles, path: str, tree: dict[str, Any], names: tuple[str, ...] = ()) -> None:
+    for entry in tree.get("entries") or []:
+        stem, _, _ = entry["name"].rpartition(".")
+        if entry["type"] != "blob" or not entry["name"].endswith(YAML_SUFFIXES) or (names and stem not in names):
+            continue
+        _take_blob(result, f"{path}/{entry['name']}", entry.get("object") or {})
+
+
+def _take_blob(result: RepoFiles, path: str, blob: dict[str, Any]) -> None:
+    if blob.get("isBinary"):
+        result.errors[path] = "binary"
+    elif blob.get("isTruncated") or blob.get("text") is None:
+        result.errors[path] = "truncated"
+    else:
+        result.files[path] = blob["text"]
