@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("transforms", help="list the transforms")
     explain = sub.add_parser("explain", help="print a transform's documentation")
     explain.add_argument("id")
+    run = sub.add_parser("run", help="scan the org and open or update one PR per repository (the scheduled job)")
+    run.add_argument("--config", required=True, metavar="FILE", help="the org config (ztbot.toml)")
+    run.add_argument("--dry-run", action="store_true", help="write would-be PRs to paths.dry_run; no GitHub writes")
+    demo = sub.add_parser("demo", help="run the bot against a local stand-in GitHub with a sample org (offline)")
+    demo.add_argument("--keep", metavar="DIR", help="keep the stand-in, state and logs in DIR (new or empty)")
     return parser
 
 
@@ -155,8 +160,27 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    # Imported here so that the offline commands (scan, fix) never load PyGithub and git.
+    from bot import config as config_mod
+    from bot.orchestrate import open_hub, run
+
+    config = config_mod.load(args.config)
+    report = run(config, open_hub(config), dry_run=args.dry_run)
+    for line in report.lines():
+        print(f"ztbot run: {line}", file=sys.stderr)
+    return EXIT_FAIL if report.failures else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import demo
+
+    return demo(args.keep)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "scan": cmd_scan, "fix": cmd_fix, "transforms": cmd_transforms, "explain": cmd_explain,
+    "run": cmd_run, "demo": cmd_demo,
 }
 
 

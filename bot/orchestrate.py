@@ -15,11 +15,13 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
+from urllib.parse import urlsplit
 
 from bot import prbody, state
 from bot.config import Config
 from bot.errors import ZtbotError
+from bot.github import GitHubClient, connect
 from bot.github.models import RepoFiles, RepoInfo
 from bot.github.redact import redact
 from bot.github.scan import ScanResult
@@ -225,4 +227,37 @@ def _audit(path: str, repo: str, what: str) -> None:
 
 def run(config: Config, hub: Scanner, dry_run: bool = False, stream: TextIO = sys.stderr) -> RunReport:
     return Runner(config, hub, dry_run, stream).run()
+
+
+class BotHub:
+    """`GitHubClient` plus what `bot/github` does not offer yet: the git remote and its credentials.
+
+    Everything else is delegated unchanged; drop this adapter once the client grows `git_remote`.
+    """
+
+    def __init__(self, client: GitHubClient, base_url: str) -> None:
+        self.client, self.base_url = client, base_url
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def git_remote(self, repo: str) -> tuple[str, str]:
+        # The client's own auth object: for a GitHub App it renews the installation token when due.
+        token = self.client.transport.github.requester.auth.token
+        return clone_url(self.base_url, repo), token
+
+
+def clone_url(base_url: str, repo: str) -> str:
+    """github.com: https://github.com/o/r.git; GitHub Enterprise Server: https://HOST/o/r.git."""
+    parts = urlsplit(base_url.rstrip("/"))
+    if parts.netloc == "api.github.com":
+        return f"https://github.com/{repo}.git"
+    path = parts.path.removesuffix("/api/v3")
+    return f"{parts.scheme}://{parts.netloc}{path}/{repo}.git"
+
+
+def open_hub(config: Config, env: Mapping[str, str] | None = None) -> BotHub:
+    """The GitHub client for `config` (credentials from `env`, default: the process environment)."""
+    client = connect(config.github, config.limits, env=env)
+    return BotHub(client, config.github.base_url)
 

@@ -87,7 +87,7 @@ def _update(hub: Hub, config: Config, info: RepoInfo, plan: RepoPlan, st: RepoSt
     st.pushed_sha = _push(hub, config, info, plan, lease=head)
     hub.update_pull(info.full_name, pull.number, title=prbody.title(config), body=prbody.render(plan))
     st.content_hash = plan.content_hash
-    return Outcome("updated", f"PR #{pull.number} updated", pull.html_url)
+    return Outcome("updated", f"PR #{pull.number}", pull.html_url)
 
 
 def _open(hub: Hub, config: Config, info: RepoInfo, plan: RepoPlan, st: RepoState) -> Outcome:
@@ -100,7 +100,7 @@ def _open(hub: Hub, config: Config, info: RepoInfo, plan: RepoPlan, st: RepoStat
     _remember(st, pull)
     st.content_hash, st.commented_human_edits = plan.content_hash, False
     _decorate(hub, config, info, pull)
-    return Outcome("opened", f"PR #{pull.number} opened", pull.html_url)
+    return Outcome("opened", f"PR #{pull.number}", pull.html_url)
 
 
 def _decorate(hub: Hub, config: Config, info: RepoInfo, pull: PullInfo) -> None:
