@@ -1,0 +1,137 @@
+"""Listing and batched file fetching: results, and how many requests they take."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import graphql
+import pytest
+
+from bot.github import FakeClock, GitHubClient, RepoInfo
+from bot.github.queries import files_query, list_query
+from bot.standin import StandIn
+from bot.standin.graphql_api import MIN_SCHEMA, SHARED_SCHEMA, schema
+from tests.github.conftest import ACTION, WORKFLOW, MakeClient
+
+
+def test_list_repos_reads_metadata_in_one_query(seeded: StandIn, client: GitHubClient) -> None:
+    repos = {r.name: r for r in client.list_repos()}
+    assert sorted(repos) == ["app", "lib", "old", "void"]
+    app, lib, old, void = repos["app"], repos["lib"], repos["old"], repos["void"]
+    assert (app.full_name, app.default_branch, app.head_oid) == ("acme/app", "main", seeded.bare("acme", "app")
+                                                                .resolve("main"))
+    assert lib.default_branch == "trunk" and old.archived and not app.archived
+    assert void.empty and void.head_oid is None and void.default_branch is None
+    assert app.visibility == "public" and not app.private
+    assert seeded.count("POST", "^/api/graphql$") == 1 and client.counts.total == 1
+
+
+def test_listing_pages_100_at_a_time(standin: StandIn, client: GitHubClient) -> None:
+    standin.add_org("acme")
+    for i in range(205):
+        standin.create_repo("acme", f"r{i:03}")  # empty repositories: cheap to make
+    repos = client.list_repos()
+    assert len(repos) == 205 and len({r.full_name for r in repos}) == 205
+    assert client.counts.graphql == 3
+
+
+def test_unknown_org_is_a_not_found_error(seeded: StandIn, make_client: MakeClient) -> None:
+    from bot.github import NotFound
+
+    with pytest.raises(NotFound, match="no organization or user named 'nobody'"):
+        make_client(name="nobody").list_repos()
+
+
+def test_fetch_files_reads_workflows_actions_and_opt_out(seeded: StandIn, client: GitHubClient) -> None:
+    repos = {r.name: r for r in client.list_repos()}
+    [app, lib] = client.fetch_files([repos["app"], repos["lib"]])
+    assert app.files == {
+        ".github/workflows/ci.yml": WORKFLOW, ".github/workflows/release.yaml": WORKFLOW.replace("push", "release"),
+        ".github/actions/setup/action.yml": ACTION, ".github/ztbot.toml": "[transforms]\nenabled = []\n"}
+    assert set(app.workflows) == {".github/workflows/ci.yml", ".github/workflows/release.yaml"}
+    assert app.opt_out is not None and app.errors == {}
+    assert lib.files == {} and lib.errors == {}
+
+
+def test_one_graphql_request_per_batch(standin: StandIn, make_client: MakeClient) -> None:
+    standin.add_org("acme")
+    for i in range(7):
+        standin.create_repo("acme", f"r{i}", {".github/workflows/ci.yml": WORKFLOW + f"# {i}\n", "action.yml": "x\n"})
+    client = make_client(batch_size=3)
+    repos = client.list_repos()
+    before = client.counts
+    files = client.fetch_files(repos)
+    assert (client.counts - before).graphql == 3 and (client.counts - before).total == 3
+    assert [f.files[".github/workflows/ci.yml"].endswith(f"# {i}\n") for i, f in enumerate(files)] == [True] * 7
+    assert all(f.files["action.yml"] == "x\n" for f in files)
+
+
+def test_truncated_and_binary_blobs_come_from_rest(standin: StandIn, client: GitHubClient) -> None:
+    standin.add_org("acme")
+    big = WORKFLOW + "".join(f"# padding line {i:06}\n" for i in range(30_000))  # > 512 KiB: GraphQL truncates
+    utf16 = WORKFLOW.encode("utf-16")  # NUL bytes: GraphQL calls it binary
+    standin.create_repo("acme", "app", {".github/workflows/big.yml": big, ".github/workflows/wide.yml": utf16,
+                                        ".github/workflows/ci.yml": WORKFLOW})
+    [files] = client.fetch_files(client.list_repos())
+    assert files.files == {".github/workflows/big.yml": big, ".github/workflows/wide.yml": WORKFLOW,
+                           ".github/workflows/ci.yml": WORKFLOW}
+    assert files.errors == {}
+    assert standin.count("GET", r"/contents/\.github/workflows/(big|wide)\.yml$") == 2
+    assert client.counts.rest_read == 2 and client.counts.graphql == 2
+
+
+def test_missing_repository_is_an_error_for_that_repo_only(seeded: StandIn, client: GitHubClient) -> None:
+    gone = RepoInfo("acme", "gone", "acme/gone", "main", None)
+    app = next(r for r in client.list_repos() if r.name == "app")
+    [missing, found] = client.fetch_files([gone, app])
+    assert "acme/gone" in missing.errors["*"] and found.files and not found.errors
+
+
+def test_warm_scan_reads_only_repos_whose_head_moved(seeded: StandIn, client: GitHubClient) -> None:
+    cold = client.scan()
+    assert {f.info.name for f in cold.fetched} == {"app", "lib", "old", "void"}
+    known = {r.full_name: r.head_oid for r in cold.repos if r.head_oid}
+    seeded.commit("acme", "lib", {".github/workflows/new.yml": WORKFLOW}, branch="trunk")
+    before = client.counts
+    warm = client.scan(known)
+    assert [f.info.name for f in warm.fetched if not f.info.empty] == ["lib"]
+    assert warm.fetched[0].files == {".github/workflows/new.yml": WORKFLOW}
+    assert {r.name for r in warm.unchanged} == {"app", "old"}
+    assert (client.counts - before).graphql == 2  # the listing, then one batch for the changed repo
+
+
+def test_scan_filter_skips_unwanted_repos(seeded: StandIn, client: GitHubClient) -> None:
+    result = client.scan(want=lambda r: not r.archived and not r.empty)
+    assert {f.info.name for f in result.fetched} == {"app", "lib"}
+
+
+def test_concurrent_batches_are_bounded(standin: StandIn, make_client: MakeClient, clock: FakeClock) -> None:
+    import threading
+    import time
+
+    client = make_client(max_concurrency=2)
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def work(item: int) -> int:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.02)
+        with lock:
+            active[0] -= 1
+        return item * 2
+
+    assert client.transport.map_reads(work, range(8)) == [i * 2 for i in range(8)]
+    assert peak[0] == 2
+
+
+@pytest.mark.parametrize("with_topics", [False, True])
+def test_queries_are_valid_graphql(with_topics: bool) -> None:
+    # Checked against GitHub's published schema (and the stand-in's slice) so the queries run on github.com.
+    fetch, _ = files_query([RepoInfo("a", "b", "a/b", "main", "0" * 40), RepoInfo("a", "c", "a/c", None, None)])
+    paths = [Path(SHARED_SCHEMA)] if SHARED_SCHEMA.exists() else []
+    if not with_topics:
+        paths.append(Path(MIN_SCHEMA))  # the slice has no repositoryTopics
+    for path in paths:
+        for query in (list_query(with_topics), fetch):
+            assert graphql.validate(schema(path), graphql.parse(query)) == [], path
