@@ -17,6 +17,10 @@ ALL = "*"
 
 def ignored_lines(doc: Doc) -> dict[int, set[str]]:
     """1-based line -> transform ids ignored there (`*` = all)."""
+    return doc.derived("ignores", _ignored_lines)  # type: ignore[no-any-return]
+
+
+def _ignored_lines(doc: Doc) -> dict[int, set[str]]:
     out: dict[int, set[str]] = {}
     for number, line in enumerate(doc.text.split("\n"), start=1):
         if "ztbot" not in line:

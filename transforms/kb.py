@@ -25,9 +25,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from transforms.base import SCOPES, Analysis, Need, Unknown
+from transforms.yamldoc import load_nodes
 
 DATA_FILE = Path(__file__).with_name("data") / "actions.yml"
 
@@ -236,8 +235,7 @@ def parse_kb(data: Any) -> dict[str, Entry]:
 @cache
 def entries() -> Mapping[str, Entry]:
     """All entries, loaded and validated once."""
-    yaml = YAML(typ="safe")
-    return parse_kb(yaml.load(DATA_FILE.read_text(encoding="utf-8")))
+    return parse_kb(load_nodes(DATA_FILE.read_text(encoding="utf-8"))[1])
 
 
 def lookup(uses: str) -> Entry | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ruamel.yaml.nodes import Node, SequenceNode
@@ -66,7 +67,7 @@ class Step:
         text = str(label).strip().splitlines() if label is not None else []
         return text[0][:60] if text else f"#{self.index + 1}"
 
-    @property
+    @cached_property
     def uses(self) -> ActionRef | None:
         value = self.data.get("uses")
         return ActionRef.parse(value) if isinstance(value, str) else None
@@ -178,7 +179,11 @@ def _steps(node: Node | None, base: Path, raw: Any) -> list[Step]:
 
 
 def load_workflow(doc: Doc) -> Workflow | None:
-    """The workflow model, or None when the document is not a workflow."""
+    """The workflow model, or None when the document is not a workflow (built once per document)."""
+    return doc.derived("workflow", _load_workflow)  # type: ignore[no-any-return]
+
+
+def _load_workflow(doc: Doc) -> Workflow | None:
     data = doc.data
     if not isinstance(data, dict):
         return None

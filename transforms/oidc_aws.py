@@ -48,6 +48,8 @@ class OidcAws:
         if wf is None or wf.composite:
             return []
         plans = plan_workflow(doc, wf, ctx)
+        if not plans:
+            return []
         elsewhere = _used_elsewhere(wf, plans)
         return [self._finding(doc, wf, plan, ctx, elsewhere) for plan in plans]
 

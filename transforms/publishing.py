@@ -13,6 +13,7 @@ import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from transforms import oidc
@@ -213,6 +214,13 @@ def free_id(job: Job, wanted: str, fallback: str) -> str:
 
 def commands(script: str) -> list[list[str]] | None:
     """Simple commands of a POSIX shell script (expressions kept verbatim); None when it will not split."""
+    split = _commands(script)
+    return None if split is None else [list(cmd) for cmd in split]
+
+
+@lru_cache(maxsize=512)
+def _commands(script: str) -> tuple[tuple[str, ...], ...] | None:
+    # Every publishing transform reads the same scripts: tokenize each one once.
     masks: list[str] = []
 
     def mask(m: re.Match[str]) -> str:
@@ -226,7 +234,7 @@ def commands(script: str) -> list[list[str]] | None:
             out += _split_line(line)
     except ValueError:
         return None
-    return [[_unmask(w, masks) for w in cmd] for cmd in out if cmd]
+    return tuple(tuple(_unmask(w, masks) for w in cmd) for cmd in out if cmd)
 
 
 def _split_line(line: str) -> list[list[str]]:

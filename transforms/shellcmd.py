@@ -404,9 +404,15 @@ def _analyze_other_shell(script: str, shell: str, token_vars: frozenset[str], st
     return Analysis(needs=needs)
 
 
+_INLINE_TOKEN = re.compile(r"github\.token|secrets\.github_token", re.I)
+
+
 def analyze_run(script: str, shell: str | None, token_vars: frozenset[str], step_name: str) -> Analysis:
     """Needs of one `run:` step; `token_vars` are the env names holding the GITHUB_TOKEN in this step."""
     # `shell:` may be a template such as `bash -e {0}`; None means the Linux default, bash.
+    if not token_vars and "git" not in script and not _INLINE_TOKEN.search(script):
+        # Without the token nothing but git's persisted credentials can reach GitHub: skip the parse.
+        return Analysis()
     program = PurePosixPath(((shell or "").split() or ["bash"])[0]).name
     if program not in _POSIX_SHELLS:
         return _analyze_other_shell(script, program, token_vars, step_name)

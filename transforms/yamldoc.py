@@ -7,13 +7,16 @@ Edits are computed against `Doc.text` (BOM stripped, LF line endings, final newl
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 from transforms.base import Path
 
@@ -35,12 +38,58 @@ class YamlError(Exception):
         return f"{where}{self.message}"
 
 
+class _CoreResolver(VersionedResolver):
+    """YAML 1.2 core-schema tags for plain scalars (what ruamel's versioned resolver gives for a 1.2
+    document), without its per-scalar version lookups, which cost more than the C parse itself."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0]:
+            return _TAGS[_implicit_tag(value)]
+        if kind is MappingNode:
+            return _TAGS["tag:yaml.org,2002:map"]
+        if kind is SequenceNode:
+            return _TAGS["tag:yaml.org,2002:seq"]
+        return _TAGS["tag:yaml.org,2002:str"]
+
+
+def _tag(name: str) -> Tag:
+    """A shared Tag whose text is decoded once (ruamel decodes a fresh Tag on every `node.tag`)."""
+    tag = Tag(suffix=name)
+    _ = tag.trval
+    return tag
+
+
+_IMPLICIT = [(tag, re.compile(rx, re.X)) for tag, rx in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    ("tag:yaml.org,2002:float", r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"""),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$"),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$"),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$"),
+    ("tag:yaml.org,2002:timestamp", r"""^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}
+        |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?
+        (?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$"""),
+)]
+_FIRST = set("tTfF-+0123456789.<~nN")
+_TAGS = {name: _tag(name) for name in [t for t, _ in _IMPLICIT] + [
+    "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"]}
+
+
+def _implicit_tag(value: str) -> str:
+    if value and value[0] not in _FIRST:
+        return "tag:yaml.org,2002:str"
+    return next((tag for tag, rx in _IMPLICIT if rx.match(value)), "tag:yaml.org,2002:str")
+
+
 def _yaml() -> YAML:
     # The C parser is ~8x faster; marks (line/column) and alias sharing are identical.
     try:
-        return YAML(typ="safe", pure=False)
+        yaml = YAML(typ="safe", pure=False)
     except Exception:  # pragma: no cover - clib missing on this platform
-        return YAML(typ="safe", pure=True)
+        yaml = YAML(typ="safe", pure=True)
+    yaml.Resolver = _CoreResolver
+    return yaml
 
 
 @dataclass
@@ -52,6 +101,13 @@ class Doc:
     root: Node | None = None
     data: Any = None
     line_starts: list[int] = field(default_factory=list)
+    # Derived views (workflow model, ignore comments) computed once per document, not per transform.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, name: str, build: Callable[[Doc], Any]) -> Any:
+        if name not in self.memo:
+            self.memo[name] = build(self)
+        return self.memo[name]
 
     def restore(self, text: str) -> str:
         """Turn normalized text back into the file's own conventions."""
