@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,14 @@ class Checkout:
     root: Path
     files: list[Path] = field(default_factory=list)
     _cache: dict[str, str | None] = field(default_factory=dict)
+    _repo: str | None = None
+
+    @property
+    def repo(self) -> str:
+        """owner/name from the `origin` remote when it points at a GitHub-like host; else ""."""
+        if self._repo is None:
+            self._repo = origin_slug(self.root)
+        return self._repo
 
     def rel(self, path: Path) -> str:
         return path.resolve().relative_to(self.root.resolve()).as_posix()
@@ -37,6 +46,23 @@ class Checkout:
             return target.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
             return None
+
+
+REMOTE_RE = re.compile(r"(?:[:/])([^/:]+)/([^/]+?)(?:\.git)?/?$")
+
+
+def origin_slug(root: Path) -> str:
+    config = root / ".git" / "config"
+    try:
+        if '[remote "origin"]' not in config.read_text(encoding="utf-8"):
+            return ""  # the common case (no remote) needs no git machinery at all
+    except (OSError, UnicodeDecodeError):
+        return ""
+    from git.config import GitConfigParser
+
+    url = GitConfigParser(str(config), read_only=True).get_value('remote "origin"', "url", "")
+    match = REMOTE_RE.search(str(url))
+    return f"{match[1]}/{match[2]}" if match else ""
 
 
 def find_root(start: Path) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -87,7 +88,7 @@ def _one(checkout: Checkout, path: Path, transforms: dict[str, Transform],
         text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return FileResult(display(path), Status.FAILED, errors=[f"{display(path)}: cannot read: {exc}"])
-    ctx = Context(rel, checkout.read, options)
+    ctx = Context(rel, checkout.read, options, checkout.repo)
     result = run_file(text, ctx, transforms, fix=fix)
     result.path = display(path)
     return result
@@ -197,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`ztbot scan ... | head`): stop quietly, as other CLI tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:
         print(f"internal error: {type(exc).__name__}: {exc}\nhint: please report this with the input file",
               file=sys.stderr)
