@@ -21,7 +21,6 @@ def findings(case: str, repo: str = "octo/site") -> list[Finding]:
 
 
 REFUSALS = {
-    "docker-run-block-refused": "multi-line `run:` block cannot be edited safely",
     "python-boto3-refused": "script `scripts/upload.py` line 5 passes the AWS keys to `boto3.client`",
     "remaining-use-refused": "jobs.deploy.steps.2.run still uses secrets.AWS_ACCESS_KEY_ID",
     "role-external-id-refused": "`role-external-id`",
@@ -29,6 +28,11 @@ REFUSALS = {
     "s3-sync-action-refused": "writes the key pair into an AWS CLI profile without AWS_SESSION_TOKEN",
     "keys-before-login-refused": "receives the keys before the login step",
 }
+
+
+def test_docker_run_in_a_block_scalar_gains_the_session_token() -> None:
+    (finding,) = findings("docker-run-block")
+    assert finding.fixable
 
 
 @pytest.mark.parametrize("case", REFUSALS)

@@ -23,7 +23,7 @@ from transforms.oidc_aws_explain import explain, subjects
 from transforms.oidc_aws_scan import CONFIGURE, Plan, StepSite, plan_workflow
 from transforms.pins import known, pin
 from transforms.yamldoc import Doc
-from transforms.yamledit import DeleteKey, InsertItem, InsertKey, Op, ReplaceValue
+from transforms.yamledit import DeleteKey, EditText, InsertItem, InsertKey, Op, ReplaceValue
 
 ID = "oidc-aws"
 ROLE_VAR, REGION_VAR = "AWS_ROLE_ARN", "AWS_REGION"
@@ -125,7 +125,8 @@ class OidcAws:
         for site in plan.step_sites:
             ops += self._step_ops(site, role, region, ctx) if site.kind == "configure" else \
                 [DeleteKey((*site.step.path, "with"), k) for k in site.inputs]
-        ops += [ReplaceValue((*plan.job.steps[i].path, "run"), text) for i, text in plan.run_fixes.items()]
+        ops += [EditText((*plan.job.steps[i].path, "run"), old, new)
+                for i, edits in plan.run_fixes.items() for old, new in edits]
         token = _id_token(doc, wf, plan, ctx)
         ops += token if isinstance(token, list) else []
         if plan.insert_at is not None:
@@ -175,9 +176,8 @@ def _upgrade(site: StepSite) -> ReplaceValue | None:
     major = re.match(r"v(\d+)", tag)
     if major and int(major[1]) >= CURRENT_MAJOR:
         return None
-    # The editor cannot add a `# vX` comment when replacing a scalar, so we write the release tag:
-    # configure-aws-credentials publishes immutable releases since v5, so the tag cannot move.
-    return ReplaceValue((*site.step.path, "uses"), f"{CONFIGURE}@{pin(CONFIGURE).tag}")
+    current = pin(CONFIGURE)
+    return ReplaceValue((*site.step.path, "uses"), current.uses, comments={(): current.tag})
 
 
 def _id_token(doc: Doc, wf: Workflow, plan: Plan, ctx: Context) -> list[Op] | str:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruamel.yaml.nodes import MappingNode, ScalarNode
+from ruamel.yaml.nodes import MappingNode
 
 from transforms.base import Context, Path
 from transforms.model import Job, Step, Workflow
@@ -74,7 +74,7 @@ class Plan:
     problems: list[str] = field(default_factory=list)
     insert_at: int | None = None
     region: str | None = None  # for the inserted login step
-    run_fixes: dict[int, str] = field(default_factory=dict)
+    run_fixes: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # step -> (old line, new line)
 
     @property
     def secrets(self) -> set[str]:
@@ -213,9 +213,13 @@ def _region(wf: Workflow, job: Job, plan: Plan) -> str | None:
 # ---------------------------------------------------------------- consumers
 
 
-def _run_scalar_is_inline(doc: Doc, step: Step) -> bool:
-    node = resolve(doc.root, (*step.path, "run"))
-    return isinstance(node, ScalarNode) and node.style not in ("|", ">") and "\n" not in str(node.value)
+def line_edits(before: str, after: str) -> list[tuple[str, str]] | None:
+    """The changed lines as (old, new) pairs, each old line unique in the script; None otherwise."""
+    old, new = before.split("\n"), after.split("\n")
+    if len(old) != len(new):
+        return None
+    pairs = [(a, b) for a, b in zip(old, new, strict=True) if a != b]
+    return pairs if pairs and all(before.count(a) == 1 for a, _ in pairs) else None
 
 
 def _consumers(doc: Doc, wf: Workflow, job: Job, plan: Plan, start: int, ctx: Context) -> None:
@@ -231,12 +235,12 @@ def _consumers(doc: Doc, wf: Workflow, job: Job, plan: Plan, start: int, ctx: Co
             continue
         fixed, problems = docker_session_fix(step.run, f"step `{step.name}`")
         plan.problems += problems
-        if fixed is not None and _run_scalar_is_inline(doc, step):
-            plan.run_fixes[step.index] = fixed
+        edits = line_edits(step.run, fixed) if fixed is not None else None
+        if edits:
+            plan.run_fixes[step.index] = edits
         elif fixed is not None:
             plan.problems.append(f"step `{step.name}` forwards the key pair into `docker run` without "
-                                 "`-e AWS_SESSION_TOKEN`; its multi-line `run:` block cannot be edited safely, "
-                                 "add the flag by hand")
+                                 "`-e AWS_SESSION_TOKEN` on a line that repeats in the script; add the flag by hand")
         plan.problems += python_problems(wf, job, step, ctx.read)
 
 

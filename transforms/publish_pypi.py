@@ -86,11 +86,7 @@ def _repin(doc: Doc, step: Step) -> Op | None:
     have = version(row.tag) if row else None
     if have and have >= (version(current.tag) or ()):
         return None
-    node = resolve(doc.root, (*step.path, "uses"))
-    tail = doc.line_text(node.end_mark.line)[node.end_mark.column:] if node is not None else ""
-    if "#" in tail:
-        return None  # its version comment could not be updated with it (see docs)
-    return ReplaceValue((*step.path, "uses"), current.uses)
+    return ReplaceValue((*step.path, "uses"), current.uses, comments={(): current.tag})
 
 
 # ---------------------------------------------------------------- the twine form

@@ -47,7 +47,7 @@ def _action_site(step: Step) -> pub.Site | None:
     current = pin(ACTION)
     if step.uses is not None and step.uses.ref != current.sha:
         # Trusted publishing as the no-input default is documented for the current major (v2).
-        site.ops.append(ReplaceValue((*step.path, "uses"), current.uses))
+        site.ops.append(ReplaceValue((*step.path, "uses"), current.uses, comments={(): current.tag}))
         site.change += f"; pin it to {current.tag}"
     return site
 
