@@ -20,16 +20,28 @@ The module also holds the step-edit helpers the other federated-login transforms
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from transforms import oidc
 from transforms.base import Context, Finding, Severity
 from transforms.model import Job, Step, Workflow, load_workflow
+from transforms.oidc_plan import (
+    Plan,
+    explain_common,
+    finish,
+    fixable_ops,
+    fresh_id,
+    label,
+    one_secret,
+    pin_ops,
+    slug,
+    subjects,
+    to_finding,
+    with_ops,
+)
 from transforms.pins import pin
 from transforms.yamldoc import Doc
-from transforms.yamledit import DeleteKey, EditText, InsertItem, InsertKey, Op, ReplaceValue
+from transforms.yamledit import EditText, InsertItem, InsertKey, Op
 
 ID = "oidc-gcp"
 AUTH = "google-github-actions/auth"
@@ -37,180 +49,11 @@ SETUP = "google-github-actions/setup-gcloud"
 LEGACY_SETUP = ("google-github-actions/setup-gcloud", "googlecloudplatform/github-actions/setup-gcloud")
 KEY_INPUTS = ("service_account_key", "service_account_email", "export_default_credentials", "credentials_file_path")
 MIN_GCLOUD = 363  # setup-gcloud README: "Workload Identity Federation requires version 363.0.0 or newer"
-ONE_SECRET = re.compile(r"^\s*\$\{\{\s*secrets\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$")
 KEY_ENV = re.compile(r"^(GOOGLE_APPLICATION_CREDENTIALS|GOOGLE_CREDENTIALS|GCLOUD_SERVICE_KEY|GCP_SA_KEY|"
                      r"GCP_CREDENTIALS|GCLOUD_AUTH|GKE_SA_KEY|SERVICE_ACCOUNT_KEY)$", re.I)
 
 
 # ---------------------------------------------------------------- helpers shared by the OIDC transforms
-
-
-@dataclass
-class Plan:
-    """The rewrite of one job, or why it is refused."""
-
-    job: Job
-    ops: list[Op] = field(default_factory=list)
-    refused: str = ""
-    secrets: set[str] = field(default_factory=set)
-    steps: list[str] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-def one_secret(value: Any) -> str | None:
-    """`X` when the value is exactly `${{ secrets.X }}`: the only form we can trace and remove."""
-    m = ONE_SECRET.match(value) if isinstance(value, str) else None
-    return m[1] if m else None
-
-
-def label(step: Step) -> str:
-    """How a reader finds the step in messages: its name or id, else its position and action."""
-    if step.data.get("name") or step.data.get("id"):
-        return step.name
-    return f"#{step.index + 1} ({step.data.get('uses') or 'run'})"
-
-
-def slug(step: Step) -> str:
-    ref = step.uses
-    return ref.slug if ref is not None and ref.owner else ""
-
-
-def pin_ops(step: Step, action: str) -> list[Op]:
-    """Point `uses:` at the verified commit of the current release (tag in the comment)."""
-    p = pin(action)
-    if step.data.get("uses") == p.uses:
-        return []
-    return [ReplaceValue((*step.path, "uses"), p.uses, comments={(): p.tag})]
-
-
-def with_ops(step: Step, remove: Sequence[str], add: Mapping[str, Any]) -> list[Op]:
-    """Swap `with:` inputs: new keys take the place of the first removed one; others stay untouched."""
-    current = step.with_
-    if "with" not in step.data:
-        return [InsertKey(step.path, "with", dict(add))] if add else []
-    gone = [k for k in remove if k in current]
-    kept = {k: v for k, v in current.items() if k not in gone}
-    if not kept:  # a mapping cannot lose its last key in place: write the new one whole
-        return [ReplaceValue((*step.path, "with"), dict(add))] if add else [DeleteKey(step.path, "with")]
-    path = (*step.path, "with")
-    ops: list[Op] = []
-    anchor = gone[0] if gone else None
-    for key, value in add.items():
-        if key in kept:
-            if kept[key] != value:
-                ops.append(ReplaceValue((*path, key), value))
-        else:
-            ops.append(InsertKey(path, key, value, after=anchor))
-    return ops + [DeleteKey(path, k) for k in gone]
-
-
-def leftovers(wf: Workflow, job: Job, names: set[str], removed: set[Any]) -> list[str]:
-    """Uses of the removed secrets that would remain in the job (workflow env included)."""
-    hits = oidc.remaining_uses(job, names, removed)
-    for key, value in wf.env.items():
-        used = oidc.secret_names(value) & names
-        if used:
-            hits.append(f"workflow env.{key} still uses secrets.{sorted(used)[0]}")
-    return hits
-
-
-def step_ids(job: Job) -> set[str]:
-    return {str(s.data["id"]) for s in job.steps if "id" in s.data}
-
-
-def fresh_id(job: Job, wanted: str) -> str:
-    taken = step_ids(job)
-    return next(c for c in (wanted, *(f"{wanted}-{i}" for i in range(2, 99))) if c not in taken)
-
-
-def finish(plan: Plan, doc: Doc, wf: Workflow, ctx: Context, removed: set[Any]) -> Plan:
-    """Refuse on leftover uses of the secrets, else add `id-token: write` to the job."""
-    hits = leftovers(wf, plan.job, plan.secrets, removed)
-    if hits:
-        plan.refused = f"{hits[0]}; rewrite that use too, or migrate the job by hand"
-        return plan
-    grant = oidc.id_token_ops(doc, wf, plan.job, ctx)
-    if isinstance(grant, str):
-        plan.refused = grant
-    else:
-        plan.ops += grant
-    return plan
-
-
-def to_finding(plan: Plan, rule: str, what: str, ctx: Context, goal: str = "switch to OIDC federation") -> Finding:
-    job = plan.job
-    base = {"job": job.id, "secrets": sorted(plan.secrets), "steps": plan.steps, "repo": ctx.repo or "OWNER/REPO",
-            **plan.data}
-    if plan.refused:
-        return Finding(f"{rule}-refused", f"job `{job.id}` keeps {what}: {plan.refused}", job.line,
-                       yaml_path=f"jobs.{job.id}", severity=Severity.WARNING, data=base)
-    secrets = ", ".join(f"secrets.{s}" for s in sorted(plan.secrets))
-    return Finding(rule, f"job `{job.id}` logs in with {what} ({secrets}); {goal}", job.line,
-                   yaml_path=f"jobs.{job.id}", fixable=True, data=base)
-
-
-def fixable_ops(plans: list[Plan], findings: list[Finding]) -> list[Op]:
-    """The ops of the fixable jobs; inserted steps last, so earlier ops' item indexes stay valid."""
-    wanted = {f.data.get("job") for f in findings if f.fixable}
-    ops = [op for p in plans if p.job.id in wanted and not p.refused for op in p.ops]
-    items = sorted((op for op in ops if isinstance(op, InsertItem)), key=lambda op: op.index, reverse=True)
-    return [op for op in ops if not isinstance(op, InsertItem)] + items
-
-
-def subjects(wf: Workflow, job: Job, repo: str, branch: str) -> list[str]:
-    """The `sub` claims this job can present, one per trigger shape (environment wins)."""
-    base = f"repo:{repo}"
-    if job.environment:
-        return [f"{base}:environment:{job.environment}"]
-    out: list[str] = []
-    push = wf.triggers.get("push")
-    branches = push.get("branches") if isinstance(push, dict) else None
-    for b in branches if isinstance(branches, list) else [branch]:
-        out.append(f"{base}:ref:refs/heads/{b}")
-    if isinstance(push, dict) and push.get("tags"):
-        out.append(f"{base}:ref:refs/tags/<TAG>")
-    if "pull_request" in wf.triggers:
-        out.append(f"{base}:pull_request")
-    return list(dict.fromkeys(out))
-
-
-IMMUTABLE = ("Repositories created (or renamed) on or after 2026-07-15 get immutable subject claims: `sub` reads "
-             "`repo:OWNER@OWNER_ID/REPO@REPO_ID:...` with numeric ids. Check the form in a run with "
-             "`github/actions-oidc-debugger` (private repositories) before writing a trust condition on `sub`.")
-
-
-def explain_common(findings: list[Finding], title: str, setup: list[str]) -> str:
-    """The PR section every federated-login transform writes: changes, refusals, setup, cleanup, roll back."""
-    fixed = [f for f in findings if f.fixable]
-    lines = [f"### {title}", ""]
-    for f in fixed:
-        steps = ", ".join(f'"{s}"' for s in f.data.get("steps", []))
-        grant = "`id-token: write`" if f.data.get("federated", True) else "`packages: write`"
-        verb = "logs" if len(f.data.get("steps", [])) == 1 else "log"
-        lines.append(f"- job `{f.data['job']}`: {steps} now {verb} in with short-lived credentials instead of "
-                     f"{', '.join('`secrets.' + s + '`' for s in f.data.get('secrets', []))}; the job gets {grant}.")
-    lines += [f"- {f.message}" for f in findings if not f.fixable]
-    if not fixed:
-        return "\n".join(lines) + "\n"
-    variables = {k: v for f in fixed for k, v in f.data.get("variables", {}).items()}
-    lines += ["", "**Before merging**, on the provider side:", "", *setup, ""]
-    if variables:
-        lines += ["Create these repository (or organization) **variables** (Settings -> Secrets and variables -> "
-                  "Actions -> Variables); they are identifiers, not secrets:", ""]
-        lines += [f"- `{k}`: {v}" for k, v in sorted(variables.items())]
-        lines.append("")
-    olds = sorted({s for f in fixed for s in f.data.get("secrets", [])})
-    lines += [f"_{IMMUTABLE}_", "",
-              "**After merging** and one green run, delete the old secret(s) "
-              f"{', '.join('`' + s + '`' for s in olds)} (first search the repository and the organization for "
-              "other workflows that still read them) and revoke the key at the provider.", "",
-              "**Roll back**: revert this commit; the old secret keeps working until you delete it.", "",
-              "Fork pull requests never receive an OIDC token (`id-token` is capped at `none`), so these logins "
-              "fail there, as secret-based ones already did.", ""]
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- the transform
 
 
 def _old_gcloud(version: Any) -> bool:

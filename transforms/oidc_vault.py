@@ -18,7 +18,7 @@ from typing import Any
 from transforms import oidc
 from transforms.base import Context, Finding
 from transforms.model import Job, Step, Workflow, load_workflow
-from transforms.oidc_gcp import (
+from transforms.oidc_plan import (
     Plan,
     explain_common,
     finish,

@@ -21,8 +21,9 @@ from transforms.inference import infer_job
 from transforms.model import Job, Step, Workflow, load_workflow
 from transforms.oidc_azure import LOGIN as AZURE_LOGIN
 from transforms.oidc_azure import login_inputs, setup_lines
-from transforms.oidc_gcp import AUTH, Plan, explain_common, fixable_ops, fresh_id, label, leftovers, slug, to_finding
+from transforms.oidc_gcp import AUTH
 from transforms.oidc_gcp import setup_lines as gcp_setup
+from transforms.oidc_plan import Plan, explain_common, fixable_ops, fresh_id, label, leftovers, slug, to_finding
 from transforms.permissions import block_op
 from transforms.pins import pin
 from transforms.yamldoc import Doc
