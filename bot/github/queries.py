@@ -61,7 +61,8 @@ def files_query(repos: Sequence[RepoInfo]) -> tuple[str, dict[str, str]]:
         rev = info.head_oid or "HEAD"  # an oid is hex: safe inside a string literal
         objects = "\n".join(f'    {alias}: object(expression: "{rev}:{path}") {{ ...{fragment} }}'
                             for alias, (path, fragment) in OBJECTS.items())
-        parts.append(f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{\n"
-                     f"    defaultBranchRef {{ name target {{ oid }} }}\n{objects}\n  }}")
+        # Without a listed head (REST listing), ask which commit HEAD was; with one, the oid pins it.
+        head = "" if info.head_oid else "    defaultBranchRef { name target { oid } }\n"
+        parts.append(f"  r{i}: repository(owner: $o{i}, name: $n{i}) {{\n{head}{objects}\n  }}")
     body = "\n".join(parts)
     return f"query({', '.join(params)}) {{\n  rateLimit {{ cost remaining }}\n{body}\n}}\n{_FRAGMENTS}", variables

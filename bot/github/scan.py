@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -44,51 +45,55 @@ class RepoScanner:
     # -- listing ---------------------------------------------------------------------------------
     def list_repos(self, with_topics: bool = False) -> list[RepoInfo]:
         """Every repository of the org / user / installation, 100 per request."""
+        return [repo for page in self.repo_pages(with_topics) for repo in page]
+
+    def repo_pages(self, with_topics: bool = False) -> Iterator[list[RepoInfo]]:
+        """The listing one page (one request) at a time, so callers can start work on a page early."""
         login = self.login or self._installation_owner()
+        pages = self._graphql_pages(login, with_topics)
         try:
-            repos = self._list_graphql(login, with_topics)
+            first = next(pages)
+        except StopIteration:
+            return
         except GitHubError as err:
-            if err.status not in (400, 404):
+            if err.status not in (400, 404) or isinstance(err, NotFound):
                 raise
             # GraphQL switched off (some GHES setups) or a field this server lacks: REST lists too.
             log.info("GraphQL listing unavailable (%s); listing over REST", err.message)
-            return self._list_rest(login)
-        if repos is None:
-            raise NotFound(f"list repos of {login}", f"no organization or user named {login!r}", 404,
-                           hint="check github.name and github.target in ztbot.toml")
-        return repos
+            yield from self._rest_pages(login)
+            return
+        yield first
+        yield from pages
 
-    def _list_graphql(self, login: str, with_topics: bool) -> list[RepoInfo] | None:
-        repos: list[RepoInfo] = []
+    def _graphql_pages(self, login: str, with_topics: bool) -> Iterator[list[RepoInfo]]:
         cursor: str | None = None
         query = list_query(with_topics)
         while True:
             answer = self.transport.graphql(query, {"login": login, "cursor": cursor}, what=f"list repos of {login}")
             owner = (answer.get("data") or {}).get("repositoryOwner")
             if owner is None:
-                return None
+                raise NotFound(f"list repos of {login}", f"no organization or user named {login!r}", 404,
+                               hint="check github.name and github.target in ztbot.toml")
             page = owner["repositories"]
             # A user's listing also holds repositories they only collaborate on: keep their own.
-            repos += [_repo_info(n) for n in page["nodes"] if n and n["owner"]["login"].lower() == login.lower()]
+            yield [_repo_info(n) for n in page["nodes"] if n and n["owner"]["login"].lower() == login.lower()]
             if not page["pageInfo"]["hasNextPage"]:
-                return repos
+                return
             cursor = page["pageInfo"]["endCursor"]
 
-    def _list_rest(self, login: str) -> list[RepoInfo]:
+    def _rest_pages(self, login: str) -> Iterator[list[RepoInfo]]:
         requester = self.transport.github.requester
         if self.target == "installation":
             pages = PaginatedList(Repository, requester, "/installation/repositories", None, list_item="repositories")
         else:
             kind = "orgs" if self.target == "org" else "users"
             pages = PaginatedList(Repository, requester, f"/{kind}/{login}/repos", {"type": "owner"})
-        repos: list[RepoInfo] = []
         for number in range(10_000):
             page = self.transport.read(f"GET repos of {login} page {number + 1}",
                                        lambda n=number: list(pages.get_page(n)))
-            repos += [_rest_repo_info(r) for r in page]
+            yield [_rest_repo_info(r) for r in page]
             if len(page) < PAGE_SIZE:
-                break
-        return repos
+                return
 
     def _installation_owner(self) -> str:
         """The account an installation is on, from its first repository (one request)."""
@@ -111,14 +116,35 @@ class RepoScanner:
 
     def scan(self, known: Mapping[str, str] | None = None, want: Callable[[RepoInfo], bool] | None = None,
              with_topics: bool = False) -> ScanResult:
-        """List, then read files of the repos whose head oid differs from `known[full_name]`."""
+        """List, and read the files of repos whose head oid differs from `known[full_name]`.
+
+        File batches start while later listing pages are still coming: the two overlap.
+        """
         known = known or {}
-        repos = [r for r in self.list_repos(with_topics) if want is None or want(r)]
-        changed = [r for r in repos if r.head_oid is None or known.get(r.full_name) != r.head_oid]
-        stale = [r for r in changed if not r.empty]
-        fetched = self.fetch_files(stale) + [RepoFiles(r) for r in changed if r.empty]
-        unchanged = [r for r in repos if r not in changed]
-        return ScanResult(repos, fetched, unchanged)
+        result = ScanResult([])
+        pending: list[RepoInfo] = []
+        with self.transport.pool(reserve=1) as pool:  # one slot stays with the listing
+            futures: list[Future[list[RepoFiles]]] = []
+            for page in self.repo_pages(with_topics):
+                for repo in page:
+                    if want is not None and not want(repo):
+                        continue
+                    result.repos.append(repo)
+                    if repo.head_oid is not None and known.get(repo.full_name) == repo.head_oid:
+                        result.unchanged.append(repo)
+                    elif repo.empty:
+                        result.fetched.append(RepoFiles(repo))  # nothing to read
+                    else:
+                        pending.append(repo)
+                while len(pending) >= self.batch_size:
+                    futures.append(pool.submit(self._fetch_batch, pending[:self.batch_size]))
+                    pending = pending[self.batch_size:]
+            if pending:
+                futures.append(pool.submit(self._fetch_batch, pending))
+            fetched = [files for future in futures for files in future.result()]
+        self.transport.map_reads(self._complete_from_rest, [r for r in fetched if r.errors])
+        result.fetched = fetched + result.fetched
+        return result
 
     def _fetch_batch(self, batch: Sequence[RepoInfo]) -> list[RepoFiles]:
         query, variables = files_query(batch)

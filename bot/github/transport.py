@@ -61,9 +61,13 @@ class Transport:
         todo = list(items)
         if len(todo) <= 1 or self.limits.max_concurrency <= 1:
             return [fn(item) for item in todo]
-        with ThreadPoolExecutor(max_workers=min(self.limits.max_concurrency, len(todo)),
-                                thread_name_prefix="ztbot-gh") as pool:
+        with self.pool() as pool:
             return list(pool.map(fn, todo))
+
+    def pool(self, reserve: int = 0) -> ThreadPoolExecutor:
+        """An executor for reads, `reserve` slots short of `max_concurrency` (for work the caller does itself)."""
+        workers = max(1, self.limits.max_concurrency - reserve)
+        return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ztbot-gh")
 
     @property
     def counts(self) -> RequestCounts:
