@@ -27,6 +27,10 @@ Target = Literal["org", "user", "installation"]
 YAML_SUFFIXES = (".yml", ".yaml")
 
 
+class NoSuchOwner(NotFound):
+    """GraphQL answered, and the org or user does not exist (no point in asking REST)."""
+
+
 @dataclass
 class ScanResult:
     repos: list[RepoInfo]  # everything listed (and kept by `want`)
@@ -56,7 +60,7 @@ class RepoScanner:
         except StopIteration:
             return
         except GitHubError as err:
-            if err.status not in (400, 404) or isinstance(err, NotFound):
+            if err.status not in (400, 404) or isinstance(err, NoSuchOwner):
                 raise
             # GraphQL switched off (some GHES setups) or a field this server lacks: REST lists too.
             log.info("GraphQL listing unavailable (%s); listing over REST", err.message)
@@ -72,7 +76,7 @@ class RepoScanner:
             answer = self.transport.graphql(query, {"login": login, "cursor": cursor}, what=f"list repos of {login}")
             owner = (answer.get("data") or {}).get("repositoryOwner")
             if owner is None:
-                raise NotFound(f"list repos of {login}", f"no organization or user named {login!r}", 404,
+                raise NoSuchOwner(f"list repos of {login}", f"no organization or user named {login!r}", 404,
                                hint="check github.name and github.target in ztbot.toml")
             page = owner["repositories"]
             # A user's listing also holds repositories they only collaborate on: keep their own.
@@ -211,10 +215,11 @@ def _repo_info(node: dict[str, Any]) -> RepoInfo:
 
 
 def _rest_repo_info(repo: Repository) -> RepoInfo:
-    # REST listings carry no head commit: head_oid stays None and the file fetch fills it in.
+    # REST listings say neither the head commit nor emptiness: head_oid stays None and the file
+    # fetch fills it in; an empty repository just yields no files there.
     return RepoInfo(owner=repo.owner.login, name=repo.name, full_name=repo.full_name,
                     default_branch=repo.default_branch, head_oid=None, archived=repo.archived, fork=repo.fork,
-                    empty=repo.size == 0 and not repo.pushed_at, private=repo.private, topics=tuple(repo.topics or ()),
+                    empty=False, private=repo.private, topics=tuple(repo.topics or ()),
                     visibility=getattr(repo, "visibility", None) or ("private" if repo.private else "public"))
 
 

@@ -135,3 +135,14 @@ def test_queries_are_valid_graphql(with_topics: bool) -> None:
     for path in paths:
         for query in (list_query(with_topics), fetch):
             assert graphql.validate(schema(path), graphql.parse(query)) == [], path
+
+
+def test_rest_listing_when_graphql_is_unavailable(seeded: StandIn, client: GitHubClient) -> None:
+    seeded.inject(status=404, path="^/api/graphql$", times=1)  # e.g. a GHES with GraphQL switched off
+    repos = {r.name: r for r in client.list_repos()}
+    assert sorted(repos) == ["app", "lib", "old", "void"]
+    assert repos["old"].archived and repos["lib"].default_branch == "trunk" and repos["app"].head_oid is None
+    assert seeded.count("GET", "^/api/v3/orgs/acme/repos$") == 1
+    [app] = client.fetch_files([repos["app"]])  # the file query asks for the head the listing lacked
+    assert app.info.head_oid == seeded.bare("acme", "app").resolve("main")
+    assert ".github/workflows/ci.yml" in app.files
