@@ -242,6 +242,56 @@ def test_gives_github_token() -> None:
     assert kb.gives_github_token("${{ matrix.token }}", False) is None
 
 
+
+def test_netlify_needs_only_with_github_token() -> None:
+    netlify = "nwtgck/actions-netlify@v1.2.4"
+    assert kb.analyze_action(netlify, {"publish-dir": "dist", "enable-commit-comment": "true"}, False) == Analysis()
+    with_ = {"publish-dir": "dist", "github-token": "${{ secrets.GITHUB_TOKEN }}"}
+    assert scopes(kb.analyze_action(netlify, with_, False)) == {
+        "contents": "write", "pull-requests": "write", "statuses": "write", "deployments": "write"
+    }
+    off = {**with_, "enable-commit-comment": "false", "enable-pull-request-comment": "false",
+           "enable-commit-status": "false", "enable-github-deployment": "false"}
+    assert kb.analyze_action(netlify, off, False) == Analysis()
+
+
+def test_env_token_actions_from_the_corpus() -> None:
+    readme = "akhilmhdh/contributors-readme-action@v2.3.10"
+    assert kb.analyze_action(readme, {}, token_in_env=False) == Analysis()
+    assert scopes(kb.analyze_action(readme, {}, token_in_env=True)) == {"contents": "write", "pull-requests": "write"}
+    no_pr = {"auto_detect_branch_protection": "false"}
+    assert scopes(kb.analyze_action(readme, no_pr, token_in_env=True)) == {"contents": "write"}
+    suggester = "googleapis/code-suggester@v4"
+    assert kb.analyze_action(suggester, {"command": "pr"}, token_in_env=False) == Analysis()
+    assert scopes(kb.analyze_action(suggester, {"command": "pr"}, token_in_env=True)) == {
+        "contents": "write", "pull-requests": "write"
+    }
+    assert scopes(kb.analyze_action(suggester, {"command": "review"}, True)) == {"pull-requests": "write"}
+
+
+def test_optional_features_of_setup_graalvm() -> None:
+    graal = "graalvm/setup-graalvm@v1"
+    assert kb.analyze_action(graal, {"java-version": "21"}, False) == Analysis()
+    with_ = {"java-version": "21", "native-image-pr-reports": "true", "native-image-enable-sbom": "true"}
+    assert scopes(kb.analyze_action(graal, with_, False)) == {"pull-requests": "write", "contents": "write"}
+    pat = {**with_, "github-token": "${{ secrets.PAT }}"}
+    assert kb.analyze_action(graal, pat, False) == Analysis()
+
+
+def test_workflow_dispatch_and_k8s_deploy_default_to_the_token() -> None:
+    dispatch = "benc-uk/workflow-dispatch@v1"
+    assert scopes(kb.analyze_action(dispatch, {"workflow": "ci.yml"}, False)) == {"actions": "write"}
+    assert kb.analyze_action(dispatch, {"workflow": "x", "token": "${{ secrets.DISPATCH_TOKEN }}"}, False) == Analysis()
+    assert scopes(kb.analyze_action("Azure/k8s-deploy@v5", {"manifests": "k8s/"}, False)) == {"actions": "read"}
+
+
+def test_verified_token_free_corpus_actions() -> None:
+    for uses in ("azure/aci-deploy@v1", "tj-actions/branch-names@v9", "reggionick/s3-deploy@v3",
+                 "KaiPrince/AngelDocs@v0.1", "microsoft/setup-msbuild@v2", "snapcore/action-publish@v1"):
+        entry = kb.lookup(uses)
+        assert entry is not None and entry.no_token, uses
+        assert kb.analyze_action(uses, {}, token_in_env=True) == Analysis()
+
 # --------------------------------------------------------------------------- corpus coverage
 
 
