@@ -49,7 +49,8 @@ def run_file(text: str, ctx: Context, transforms: Mapping[str, Transform], fix: 
         original = parse(text)
     except YamlError as exc:
         result.findings.append(("invalid-yaml", parse_error_finding(exc)))
-        result.errors.append(f"{ctx.path}:{exc.line}:{exc.column}: {exc.message}")
+        where = f"{ctx.path}:{exc.line}:{exc.column}" if exc.line else ctx.path
+        result.errors.append(f"{where}: {exc.message}")
         result.status = Status.FAILED
         return result
     except Exception as exc:

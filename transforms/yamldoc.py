@@ -7,6 +7,7 @@ Edits are computed against `Doc.text` (BOM stripped, LF line endings, final newl
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -101,6 +102,7 @@ class Doc:
     root: Node | None = None
     data: Any = None
     line_starts: list[int] = field(default_factory=list)
+    endings: list[str] = field(default_factory=list)  # per original line, kept only for MIXED files
     # Derived views (workflow model, ignore comments) computed once per document, not per transform.
     memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -111,11 +113,27 @@ class Doc:
 
     def restore(self, text: str) -> str:
         """Turn normalized text back into the file's own conventions."""
-        if not self.final_newline and text.endswith("\n"):
-            text = text[:-1]
-        if self.newline != "\n":
+        if self.newline == MIXED:
+            text = self._restore_mixed(text)
+        elif self.newline != "\n":
             text = text.replace("\n", self.newline)
+        if not self.final_newline and text.endswith(("\r\n", "\n")):
+            text = text[: -2 if text.endswith("\r\n") else -1]
         return (BOM if self.bom else "") + text
+
+    def _restore_mixed(self, text: str) -> str:
+        """Unchanged lines get their own ending back; a new line takes the ending of the line before it."""
+        old = self.text.split("\n")[:-1]
+        new = text.split("\n")[:-1]
+        out: list[str] = []
+        ending = self.endings[0] if self.endings else "\n"
+        matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+        for tag, i1, _i2, j1, j2 in matcher.get_opcodes():
+            for k in range(j2 - j1):
+                if tag == "equal":
+                    ending = self.endings[i1 + k]
+                out.append(new[j1 + k] + ending)
+        return "".join(out)
 
     def offset(self, line: int, column: int) -> int:
         """Character offset of a 0-based (line, column) mark."""
@@ -130,15 +148,17 @@ class Doc:
         return len(self.line_starts)
 
 
+MIXED = "mixed"
+
+
 def detect_newline(raw: str) -> str:
+    """"\n", "\r\n", or MIXED (each line keeps its own ending through `Doc.restore`)."""
     crlf = raw.count("\r\n")
+    if raw.count("\r") != crlf:
+        raise YamlError("bare CR line endings are not supported; convert the file to LF or CRLF")
     if crlf and crlf == raw.count("\n"):
         return "\r\n"
-    if crlf:
-        raise YamlError("mixed CRLF and LF line endings; normalize the file first")
-    if "\r" in raw:
-        raise YamlError("bare CR line endings are not supported")
-    return "\n"
+    return MIXED if crlf else "\n"
 
 
 def _line_starts(text: str) -> list[int]:
@@ -159,6 +179,8 @@ def parse(raw: str) -> Doc:
     if not final_newline:
         text += "\n"
     doc = Doc(text=text, newline=newline, bom=bom, final_newline=final_newline)
+    if newline == MIXED:
+        doc.endings = ["\r\n" if line.endswith("\r") else "\n" for line in (body + "\n").split("\n")[:-1]]
     doc.line_starts = _line_starts(text)
     doc.root, doc.data = load_nodes(text)
     return doc
