@@ -34,10 +34,16 @@ TRANSFORMS: dict[str, Transform] = {
 }
 
 
+def default_enabled(transform: Transform) -> bool:
+    """Opt-in transforms (e.g. tighten-permissions) run only when named with --only or in the config."""
+    return bool(getattr(transform, "default_enabled", True))
+
+
 def select(only: list[str] | None = None, disable: list[str] | None = None) -> dict[str, Transform]:
     """The enabled transforms in registry order; unknown ids raise KeyError naming them."""
     unknown = [i for i in (only or []) + (disable or []) if i not in TRANSFORMS]
     if unknown:
         raise KeyError(", ".join(unknown))
-    chosen = [i for i in TRANSFORMS if (not only or i in only) and i not in (disable or [])]
+    chosen = [i for i in TRANSFORMS
+              if (i in only if only else default_enabled(TRANSFORMS[i])) and i not in (disable or [])]
     return {i: TRANSFORMS[i] for i in chosen}
