@@ -6,6 +6,7 @@ config, and shows the pull requests it opened and where its state and logs live.
 
 from __future__ import annotations
 
+import io
 import sys
 import tempfile
 import textwrap
@@ -47,7 +48,7 @@ def _sample(folder: Any, name: str, entry: dict[str, Any]) -> SampleRepo:
         files[f".github/workflows/{item.name}"] = item.read_text(encoding="utf-8")
     if (folder / "ztbot.toml").is_file():
         files[".github/ztbot.toml"] = (folder / "ztbot.toml").read_text(encoding="utf-8")
-    meta = {k: entry[k] for k in ("archived", "topics", "description") if k in entry}
+    meta: dict[str, Any] = {k: entry[k] for k in ("archived", "topics", "description") if k in entry}
     return SampleRepo(name, files, meta)
 
 
@@ -92,7 +93,7 @@ def demo(keep: str | None = None, out: TextIO = sys.stdout, err: TextIO = sys.st
         _show_pulls(gh, out)
         _show_summary(report, out)
         _show_rerun(gh, config, token, out)
-        run(config, open_hub(config, {TOKEN_ENV: token}), dry_run=True, stream=_Null())
+        run(config, open_hub(config, {TOKEN_ENV: token}), dry_run=True, stream=io.StringIO())
         _show_paths(work, cfg_path, keep, out)
     return 1 if report.failures else 0
 
@@ -129,7 +130,7 @@ def _show_rerun(gh: StandIn, config: config_mod.Config, token: str, out: TextIO)
     """Run again with nothing changed: the state file makes it a read-only no-op."""
     before = len(gh.requests)
     quiet = open_hub(config, {TOKEN_ENV: token})
-    report = run(config, quiet, stream=_Null())
+    report = run(config, quiet, stream=io.StringIO())
     writes = [r for r in gh.requests[before:] if r.method in WRITE_METHODS and "graphql" not in r.path
               and not r.path.endswith("git-upload-pack")]
     print(f"\nSecond run with nothing changed: {len(gh.requests) - before} requests, {len(writes)} writes, "
@@ -149,13 +150,3 @@ def _show_paths(work: Path, cfg_path: Path, keep: str | None, out: TextIO) -> No
     if keep is None:
         print("(a temporary folder; `ztbot demo --keep DIR` puts everything in DIR)", file=out)
 
-
-class _Null:
-    def write(self, _text: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False

@@ -1,7 +1,8 @@
 """Commit planned files onto the bot branch and push it, with gitpython.
 
 The clone is partial and shallow (`--filter=blob:none --depth 1`, no checkout): the commit is built
-from the head tree plus new blobs, so no other file of the repository is ever downloaded.
+from the head tree plus new blobs; at most the old versions of the changed files are fetched
+(as delta bases when pushing), never the rest of the repository.
 The token travels as an HTTP header set through `GIT_CONFIG_*` environment variables: it is in
 neither the remote URL, the repository config, the command line nor any log line.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,11 +21,13 @@ from urllib.parse import urlsplit
 from git import Actor, Commit, GitCommandError, Repo
 from git.index import IndexFile
 from git.index.typ import BaseIndexEntry
-from gitdb import IStream
+from gitdb import IStream  # type: ignore[import-untyped]
 
 from bot.errors import ZtbotError
 
 FILE_MODE = 0o100644
+# GitHub's per-ref status: `! [remote rejected] ... (refusing to allow a GitHub App to create or update workflow ...)`.
+REFUSAL = re.compile(r"\((refusing to allow [^)]*)\)")
 WORKFLOW_HINT = ("grant the GitHub App the `Workflows: write` permission, or give the token the `workflow` scope "
                  "(fine-grained token: `Workflows: read and write`)")
 
@@ -131,8 +135,9 @@ def _push(repo: Repo, push: Push, sha: str) -> None:
 
 def _explain(exc: GitCommandError, push: Push) -> GitOpsError:
     stderr = redact(f"{exc.stderr or ''}{exc.stdout or ''}", push.token).strip()
-    if "refusing to allow" in stderr and "workflow" in stderr:
-        detail = next((line.strip() for line in stderr.splitlines() if "refusing to allow" in line), stderr)
+    refusal = REFUSAL.search(stderr)
+    if refusal and "workflow" in refusal.group(1):
+        detail = refusal.group(1)
         return WorkflowScopeError(f"{push.repo}: GitHub refused the push of {push.branch}: {detail}", WORKFLOW_HINT)
     if "stale info" in stderr or "fetch first" in stderr or "non-fast-forward" in stderr:
         return GitOpsError(f"{push.repo}: {push.branch} changed on GitHub while we pushed; nothing was overwritten",

@@ -50,7 +50,8 @@ class RunReport:
         skips = ", ".join(f"{len(v)} {k}" for k, v in sorted(self.skipped.items())) or "none"
         out = [f"repositories: {self.repos} listed, {self.scanned} scanned, {self.not_moved} unchanged since "
                "the last run", f"pull requests: {acts}", f"skipped: {skips}"]
-        out += [f"failed: {repo}: {reason.splitlines()[0]}" for repo, reason in sorted(self.failures.items())]
+        out += [f"failed: {repo}: {reason.splitlines()[0].removeprefix(repo + ': ')}"
+                for repo, reason in sorted(self.failures.items())]
         return out
 
 
@@ -159,8 +160,14 @@ class Runner:
         reason = "opted out" if plan.opted_out else ("" if plan.changes else _nothing_reason(plan))
         if reason:
             return self._record_plan(st, info, base, plan, skip=reason)
-        outcome = self._dry_run(info, plan) if self.dry_run else sync(self.hub, self.config, info, plan, st)
-        return self._record_plan(st, info, base, plan, outcome=outcome)
+        if self.dry_run:
+            return self._record_plan(st, info, base, plan, outcome=self._dry_run(info, plan))
+        may_open = len(self.report.actions.get("opened", [])) < self.config.limits.new_prs_per_run
+        outcome = sync(self.hub, self.config, info, plan, st, may_open)
+        text = self._record_plan(st, info, base, plan, outcome=outcome)
+        if outcome.action == "deferred":
+            st.head_oid = ""  # not done: the next run must read it again
+        return text
 
     def _record_plan(self, st: RepoState, info: RepoInfo, base: str, plan: RepoPlan, skip: str = "",
                      outcome: Outcome | None = None) -> str:
@@ -195,7 +202,8 @@ class Runner:
         if pull is not None and pull.state == "closed" and not pull.merged:
             return Outcome("closed", f"PR #{pull.number} was closed unmerged; would not reopen", pull.html_url)
         if pull is not None and pull.state == "open":
-            return Outcome("would-update", f"PR #{pull.number}; see {folder}", pull.html_url)
+            same = (prbody.parse_metadata(pull.body) or {}).get("content_hash") == plan.content_hash
+            return Outcome("unchanged" if same else "would-update", f"PR #{pull.number}; see {folder}", pull.html_url)
         return Outcome("would-open", f"{len(plan.changes)} file(s); see {folder}")
 
     def _write_dry_run(self, plan: RepoPlan) -> Path:
@@ -243,8 +251,10 @@ class BotHub:
 
     def git_remote(self, repo: str) -> tuple[str, str]:
         # The client's own auth object: for a GitHub App it renews the installation token when due.
-        token = self.client.transport.github.requester.auth.token
-        return clone_url(self.base_url, repo), token
+        auth = self.client.transport.github.requester.auth
+        if auth is None:
+            raise ZtbotError("no GitHub credentials to push with", "set the token or configure [github] auth = \"app\"")
+        return clone_url(self.base_url, repo), auth.token
 
 
 def clone_url(base_url: str, repo: str) -> str:

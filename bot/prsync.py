@@ -40,7 +40,7 @@ class Hub(Protocol):
     def request_reviewers(self, repo: str, number: int, reviewers: Sequence[str],
                           team_reviewers: Sequence[str] = ()) -> None: ...
 
-    def comment(self, repo: str, number: int, body: str) -> None: ...
+    def comment(self, repo: str, number: int, body: str) -> object: ...
 
     def list_comments(self, repo: str, number: int) -> list[CommentInfo]: ...
 
@@ -60,7 +60,8 @@ class Outcome:
     url: str = ""
 
 
-def sync(hub: Hub, config: Config, info: RepoInfo, plan: RepoPlan, st: RepoState) -> Outcome:
+def sync(hub: Hub, config: Config, info: RepoInfo, plan: RepoPlan, st: RepoState, may_open: bool = True) -> Outcome:
+    """`may_open` False: the run's budget of new PRs is spent; updates still happen."""
     pull = hub.find_pull(info.full_name, config.pr.branch)
     if pull is not None:
         _remember(st, pull)
@@ -68,6 +69,8 @@ def sync(hub: Hub, config: Config, info: RepoInfo, plan: RepoPlan, st: RepoState
         return Outcome("closed", f"PR #{pull.number} was closed unmerged; not reopened", pull.html_url)
     if pull is not None and pull.state == "open":
         return _update(hub, config, info, plan, st, pull)
+    if not may_open:
+        return Outcome("deferred", f"limits.new_prs_per_run ({config.limits.new_prs_per_run}) reached")
     return _open(hub, config, info, plan, st)
 
 

@@ -160,7 +160,7 @@ def test_push_refused_for_workflow_scope_fails_that_repo_only(bot: Bot, capsys: 
     err = capsys.readouterr().err
     bot.logs.append(err)
     assert code == 1
-    assert f"failed: {ORG}/ui-kit: {ORG}/ui-kit: GitHub refused the push of ztbot/zero-trust" in err
+    assert f"ztbot run: failed: {ORG}/ui-kit: GitHub refused the push of ztbot/zero-trust: refusing to allow" in err
     assert "without `workflow` scope" in err and "6 opened" in err
     saved = state.load(bot.config.paths.state).repos[f"{ORG}/ui-kit"]
     assert "Workflows: write" in saved.error and "`workflow` scope" in saved.error and not saved.pr_number
@@ -195,3 +195,31 @@ def test_no_token_anywhere(bot: Bot) -> None:
     for where, text in texts.items():
         assert not any(s in text for s in secrets), f"token found in {where}"  # ...without the token
     assert json.loads(Path(bot.config.paths.state).read_text())["version"] == state.STATE_VERSION
+
+
+def test_new_pr_budget_defers_the_rest_to_the_next_run(bot: Bot) -> None:
+    bot.config.limits.new_prs_per_run = 3
+    first = bot.run()
+    assert len(first.actions["opened"]) == 3 and len(first.actions["deferred"]) == 4
+    second = bot.run()
+    assert len(second.actions["opened"]) == 3 and len(second.actions["deferred"]) == 1
+    assert sum(len(bot.gh.pulls(ORG, r)) for r in OPENED) == 6
+
+
+def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
+    import io
+
+    from bot.orchestrate import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    tty, plain = Tty(), io.StringIO()
+    for stream in (tty, plain):
+        bar = Progress(2, stream)
+        bar.step("o/a", "opened")
+        bar.step("o/b", "skipped (fork)")
+        bar.close()
+    assert tty.getvalue().count("\r") == 2 and "2/2" in tty.getvalue() and tty.getvalue().endswith("\n")
+    assert plain.getvalue().splitlines() == ["ztbot run: [1/2] o/a: opened", "ztbot run: [2/2] o/b: skipped (fork)"]
