@@ -79,6 +79,9 @@ class RepoScanner:
                 raise NoSuchOwner(f"list repos of {login}", f"no organization or user named {login!r}", 404,
                                hint="check github.name and github.target in ztbot.toml")
             page = owner["repositories"]
+            if None in page["nodes"]:  # a field failed on some repository: never drop it silently
+                problem = "; ".join(str(e.get("message")) for e in answer.get("errors") or []) or "null repository"
+                raise GitHubError(f"list repos of {login}", problem, 400)
             # A user's listing also holds repositories they only collaborate on: keep their own.
             yield [_repo_info(n) for n in page["nodes"] if n and n["owner"]["login"].lower() == login.lower()]
             if not page["pageInfo"]["hasNextPage"]:

@@ -146,3 +146,11 @@ def test_rest_listing_when_graphql_is_unavailable(seeded: StandIn, client: GitHu
     [app] = client.fetch_files([repos["app"]])  # the file query asks for the head the listing lacked
     assert app.info.head_oid == seeded.bare("acme", "app").resolve("main")
     assert ".github/workflows/ci.yml" in app.files
+
+
+def test_a_repository_failing_in_the_listing_is_not_dropped(seeded: StandIn, client: GitHubClient) -> None:
+    # While the stand-in cannot resolve repositoryTopics every node comes back null: the listing must
+    # then go to REST (which has topics) rather than return fewer repositories.
+    seeded.update_repo("acme", "app", topics=["demo"])
+    repos = {r.name: r for r in client.list_repos(with_topics=True)}
+    assert sorted(repos) == ["app", "lib", "old", "void"] and repos["app"].topics == ("demo",)
