@@ -18,6 +18,7 @@ from transforms.publish_nuget import PublishNuget
 from transforms.publish_pypi import PublishPypi
 from transforms.publish_rubygems import PublishRubygems
 from transforms.registry_login import RegistryLogin
+from transforms.tighten_permissions import TightenPermissions
 
 TRANSFORMS: dict[str, Transform] = {
     "oidc-gcp": OidcGcp(),
@@ -30,6 +31,7 @@ TRANSFORMS: dict[str, Transform] = {
     "publish-rubygems": PublishRubygems(),
     "publish-crates": PublishCrates(),
     "publish-nuget": PublishNuget(),
+    "tighten-permissions": TightenPermissions(),
     "permissions": Permissions(),
 }
 
