@@ -2,6 +2,10 @@
 
 Credential rewrites run before `permissions` so that it sees the needs they create
 (`id-token: write` for an OIDC login step).
+
+`pin-actions` runs last: the other transforms read and upgrade `uses:` refs by tag (`@v1` of a login
+action becomes a pinned newer release), which they could not do once a ref is a bare SHA; the steps
+they insert come pinned and are left alone; every other `uses:` is pinned afterwards.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from transforms.oidc_azure import OidcAzure
 from transforms.oidc_gcp import OidcGcp
 from transforms.oidc_vault import OidcVault
 from transforms.permissions import Permissions
+from transforms.pin_actions import PinActions
 from transforms.publish_crates import PublishCrates
 from transforms.publish_npm import PublishNpm
 from transforms.publish_nuget import PublishNuget
@@ -33,6 +38,7 @@ TRANSFORMS: dict[str, Transform] = {
     "publish-nuget": PublishNuget(),
     "tighten-permissions": TightenPermissions(),
     "permissions": Permissions(),
+    "pin-actions": PinActions(),
 }
 
 
