@@ -103,10 +103,20 @@ def kept_id_token(job: Job, needs: JobNeeds, had: bool) -> JobNeeds:
     return JobNeeds(needs.analysis + Analysis((Need("id-token", "write", reason),)))
 
 
+def floor(needs: JobNeeds, have: dict[str, str]) -> JobNeeds:
+    """`contents: read` is never taken away: it is what the restricted default token grants, and a
+    read of the job's own repository (a script's `git fetch`, an API read) is the likeliest miss."""
+    if "contents" not in have or "contents" in needs.scopes:
+        return needs
+    reason = "kept: reading the repository is the restricted default"
+    return JobNeeds(needs.analysis + Analysis((Need("contents", "read", reason),)))
+
+
 def job_needs(wf: Workflow, job: Job, ctx: Context, grant: Any) -> JobNeeds:
+    have = granted(grant) or {}
     needs = infer_job(wf, job, ctx)
     needs = JobNeeds(needs.analysis + container_needs(job))
-    return kept_id_token(job, needs, (granted(grant) or {}).get("id-token") == "write")
+    return floor(kept_id_token(job, needs, have.get("id-token") == "write"), have)
 
 
 def broad(value: Any) -> bool:
