@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import re
@@ -18,6 +19,9 @@ from bot.orchestrate import RunReport, open_hub, run
 from bot.standin import StandIn
 
 WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
+# The transforms the demo org exercises, fixed so that a newly registered transform does not churn
+# the snapshots of the bot's pipeline (its own fixtures cover it).
+E2E_TRANSFORMS = ("oidc-gcp", "oidc-azure", "oidc-aws", "publish-pypi", "publish-npm", "permissions")
 
 
 @dataclass
@@ -79,7 +83,10 @@ def bot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Bot]:
     try:
         with StandIn(tmp_path / "github") as gh:
             token = seed(gh)
-            yield Bot(gh, token, work, config_mod.load(write_config(gh, work)), logs)
+            path = write_config(gh, work)
+            with path.open("a", encoding="utf-8") as out:
+                out.write(f"\n[transforms]\nenabled = {json.dumps(list(E2E_TRANSFORMS))}\n")
+            yield Bot(gh, token, work, config_mod.load(path), logs)
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
