@@ -3,6 +3,9 @@
 Credential rewrites run before `permissions` so that it sees the needs they create
 (`id-token: write` for an OIDC login step).
 
+`persist-credentials` only reads the steps after each checkout and adds one `with:` key; it needs
+nothing from the others, and runs before the permission transforms like every other step edit.
+
 `pin-actions` runs last: the other transforms read and upgrade `uses:` refs by tag (`@v1` of a login
 action becomes a pinned newer release), which they could not do once a ref is a bare SHA; the steps
 they insert come pinned and are left alone; every other `uses:` is pinned afterwards.
@@ -16,6 +19,7 @@ from transforms.oidc_azure import OidcAzure
 from transforms.oidc_gcp import OidcGcp
 from transforms.oidc_vault import OidcVault
 from transforms.permissions import Permissions
+from transforms.persist_credentials import PersistCredentials
 from transforms.pin_actions import PinActions
 from transforms.publish_crates import PublishCrates
 from transforms.publish_npm import PublishNpm
@@ -36,6 +40,7 @@ TRANSFORMS: dict[str, Transform] = {
     "publish-rubygems": PublishRubygems(),
     "publish-crates": PublishCrates(),
     "publish-nuget": PublishNuget(),
+    "persist-credentials": PersistCredentials(),
     "tighten-permissions": TightenPermissions(),
     "permissions": Permissions(),
     "pin-actions": PinActions(),
