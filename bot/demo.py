@@ -122,7 +122,8 @@ def _show_pulls(gh: StandIn, out: TextIO) -> None:
 def _body_preview(body: str) -> list[str]:
     """The opening sentence and the summary table's rows: what changes, and whether it needs setup."""
     lines = [t for t in body.splitlines() if t.strip()]
-    rows = [t for t in lines if t.startswith("| `")]
+    summary = body.partition("### Summary")[2].split("\n### ", 1)[0]
+    rows = [t for t in summary.splitlines() if t.startswith("| `")]
     return [textwrap.shorten(lines[0], 110), *rows[:BODY_LINES]] if lines else []
 
 
