@@ -15,6 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from bot.standin import gitread
+from bot.standin.gitread import CommitInfo, GitError, TreeEntry
+
+__all__ = ["ZERO_SHA", "Author", "BareRepo", "CommitInfo", "GitError", "TreeEntry", "git_env"]
+
 ZERO_SHA = "0" * 40
 
 # git must never read the developer's config or prompt; the stand-in is hermetic.
@@ -24,37 +29,6 @@ _GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "LC_ALL": "C",
 }
-
-
-class GitError(RuntimeError):
-    """A git plumbing command failed."""
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    mode: str
-    type: str  # blob | tree | commit (submodule)
-    sha: str
-    size: int | None
-    path: str
-
-    @property
-    def name(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
-
-
-@dataclass(frozen=True)
-class CommitInfo:
-    sha: str
-    tree: str
-    parents: tuple[str, ...]
-    author_name: str
-    author_email: str
-    author_date: str  # ISO 8601, UTC
-    committer_name: str
-    committer_email: str
-    committer_date: str
-    message: str
 
 
 @dataclass(frozen=True)
@@ -123,24 +97,39 @@ class BareRepo:
             )
         return repo
 
-    # -- refs ----------------------------------------------------------------------------------
+    # -- refs: parsed from the files, no process ------------------------------------------------
     def resolve(self, rev: str) -> str | None:
-        out = self.run("rev-parse", "--verify", "-q", f"{rev}^{{commit}}", check=False)
-        return out.decode().strip() or None
+        """The commit `rev` names (`rev-parse --verify rev^{commit}`), or None."""
+        found = gitread.dwim_ref(self.path, rev)
+        if found and found[0].startswith("refs/heads/"):
+            return found[1]  # branches point at commits; tags and raw shas are peeled below
+        if found is None and (rev == "HEAD" or rev.startswith("refs/")):
+            return None  # unborn HEAD or no such ref: nothing else could match
+        info = self._info(f"{found[1] if found else rev}^{{commit}}")
+        return info[0] if info else None
 
     def object_type(self, sha: str) -> str | None:
-        out = self.run("cat-file", "-t", sha, check=False)
-        return out.decode().strip() or None
+        info = self._info(sha)
+        return info[1] if info else None
 
     def refs(self, prefix: str = "refs/") -> dict[str, str]:
-        out = self.text("for-each-ref", "--format=%(refname) %(objectname)", prefix)
-        return dict(line.split(" ", 1) for line in out.splitlines() if line)
+        """Refs matching `prefix` as `for-each-ref` does (whole name, or a prefix up to a slash)."""
+        if not prefix.endswith("/"):
+            sha = gitread.ref_value(self.path, prefix)  # an exact name: one file, no directory walk
+            if sha is not None:
+                return {prefix: sha}  # a ref cannot also be a directory of refs
+        return {n: s for n, s in gitread.all_refs(self.path).items() if gitread.matches_prefix(n, prefix)}
 
     def branches(self) -> dict[str, str]:
         return {ref.removeprefix("refs/heads/"): sha for ref, sha in self.refs("refs/heads/").items()}
 
     def head_branch(self) -> str:
-        return self.text("symbolic-ref", "--short", "HEAD")
+        target = gitread.symbolic_target(self.path)
+        short = target.removeprefix("refs/heads/") if target else None
+        earlier = gitread.dwim_ref(self.path, short) if short else None  # e.g. a tag of the same name
+        if short is None or short == target or (earlier is not None and earlier[0] != target):
+            return self.text("symbolic-ref", "--short", "HEAD")  # detached, or `--short` would disambiguate
+        return short
 
     def set_head(self, branch: str) -> None:
         self.run("symbolic-ref", "HEAD", f"refs/heads/{branch}")
@@ -156,33 +145,52 @@ class BareRepo:
         proc = subprocess.run(["git", "--git-dir", str(self.path), *args], env=git_env(), capture_output=True)
         return proc.returncode == 0
 
-    # -- objects -------------------------------------------------------------------------------
+    # -- objects: one long-lived `cat-file --batch-command` per repository --------------------------
+    def _info(self, name: str) -> tuple[str, str, int] | None:
+        with gitread.borrow(self.path, git_env()) as reader:
+            return reader.info(name)
+
+    def _contents(self, name: str) -> tuple[str, str, bytes] | None:
+        with gitread.borrow(self.path, git_env()) as reader:
+            return reader.contents(name)
+
+    def object_info(self, expression: str) -> tuple[str, str] | None:
+        """(sha, type) of any object expression (`sha`, `HEAD:path`, `main~1`), or None."""
+        info = self._info(self._pin(expression))
+        return (info[0], info[1]) if info else None
+
+    def _pin(self, expression: str) -> str:
+        """`expression` with a leading ref name replaced by its sha, read from the ref files."""
+        rev, colon, rest = expression.partition(":")
+        found = gitread.dwim_ref(self.path, rev) if rev else None
+        return f"{found[1]}{colon}{rest}" if found else expression
+
     def blob(self, sha: str) -> bytes:
-        return self.run("cat-file", "blob", sha)
+        found = self._contents(sha)
+        if found is None or found[1] != "blob":
+            raise GitError(f"git cat-file blob {sha}: bad file")
+        return found[2]
 
     def write_blob(self, data: bytes) -> str:
         return self.text("hash-object", "-w", "--stdin", stdin=data)
 
     def ls_tree(self, treeish: str, path: str = "", recursive: bool = False) -> list[TreeEntry]:
-        """Entries of the tree at `path` inside `treeish` ('' = root)."""
+        """Entries of the tree at `path` inside `treeish` ('' = root), as `ls-tree -l [-r -t]`."""
         target = f"{treeish}:{path}" if path else f"{treeish}^{{tree}}"
-        args = ["ls-tree", "-l", "-z", *(["-r", "-t"] if recursive else []), target]
-        out = self.run(*args, check=False)
-        entries = []
-        for record in out.decode(errors="surrogateescape").split("\0"):
-            if not record:
-                continue
-            meta, name = record.split("\t", 1)
-            mode, kind, sha, size = meta.split()
-            entries.append(TreeEntry(mode, kind, sha, None if size == "-" else int(size), name))
-        return entries
+        with gitread.borrow(self.path, git_env()) as reader:
+            found = reader.contents(target)
+            if found is None or found[1] != "tree":
+                return []
+            return list(_walk_tree(reader, found[2], "", recursive))
 
     def entry_at(self, treeish: str, path: str) -> TreeEntry | None:
         """The tree entry for `path` (a file or a directory), or None."""
         path = path.strip("/")
         if not path:
-            sha = self.text("rev-parse", f"{treeish}^{{tree}}")
-            return TreeEntry("040000", "tree", sha, None, "")
+            found = self._info(f"{treeish}^{{tree}}")
+            if found is None:
+                raise GitError(f"git rev-parse {treeish}^{{tree}}: not a tree")
+            return TreeEntry("040000", "tree", found[0], None, "")
         parent, _, _ = path.rpartition("/")
         for entry in self.ls_tree(treeish, parent):
             if entry.name == path.rsplit("/", 1)[-1]:
@@ -190,21 +198,10 @@ class BareRepo:
         return None
 
     def commit_info(self, sha: str) -> CommitInfo:
-        fmt = "%H%x00%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B"
-        out = self.run("show", "-s", f"--format={fmt}", "--date=iso-strict", sha, "--")
-        fields = out.decode(errors="replace").split("\0", 9)
-        return CommitInfo(
-            fields[0],
-            fields[1],
-            tuple(fields[2].split()),
-            fields[3],
-            fields[4],
-            fields[5],
-            fields[6],
-            fields[7],
-            fields[8],
-            fields[9].rstrip("\n"),
-        )
+        found = self._contents(f"{self._pin(sha)}^{{commit}}")
+        if found is None:
+            raise GitError(f"git show {sha}: unknown revision")
+        return gitread.parse_commit(found[0], found[2])
 
     def changed_paths(self, old: str | None, new: str) -> list[str]:
         out = self.run(
@@ -291,6 +288,22 @@ class BareRepo:
             sha = self.resolve(ref)
             assert sha is not None
             return sha
+
+
+def _walk_tree(reader: gitread.ObjectReader, data: bytes, prefix: str, recursive: bool) -> list[TreeEntry]:
+    """`ls-tree -l` entries of a raw tree; with `recursive`, each subtree right after its own entry."""
+    entries = []
+    for mode, name, sha in gitread.parse_tree(data):
+        kind = gitread.entry_type(mode)
+        size = None
+        if kind == "blob":
+            info = reader.info(sha)
+            size = info[2] if info else None
+        entries.append(TreeEntry(mode, kind, sha, size, prefix + name))
+        if recursive and kind == "tree":
+            sub = reader.contents(sha)
+            entries += _walk_tree(reader, sub[2], f"{prefix}{name}/", True) if sub else []
+    return entries
 
 
 def _ident(role: str, who: Author) -> bytes:

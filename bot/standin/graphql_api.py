@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import graphql
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 SHARED_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "github-api" / "schema.graphql"
 MIN_SCHEMA = Path(__file__).with_name("schema_min.graphql")
 TRUNCATE_AT = 512 * 1024  # GitHub stops returning Blob.text for very large blobs
+T = TypeVar("T")
 
 _schemas: dict[Path, graphql.GraphQLSchema] = {}
 _schema_lock = threading.Lock()
@@ -214,19 +216,35 @@ def ref_node(gh: StandIn, meta: RepoMeta, bare: BareRepo, name: str) -> dict[str
         "id": gid("Ref", full),
         "name": short,
         "prefix": prefix + "/",
-        "target": lambda info, **_: git_object(gh, meta, bare, sha),
+        "target": lambda info, **_: ref_target(gh, meta, bare, full, sha),
     }
 
 
+def ref_target(gh: StandIn, meta: RepoMeta, bare: BareRepo, ref: str, sha: str) -> dict[str, Any] | None:
+    # A branch always points at a commit: listing `target { oid }` then needs no git object read at all.
+    if ref.startswith("refs/heads/"):
+        return object_node(gh, meta, bare, sha, "commit")
+    return git_object(gh, meta, bare, sha)
+
+
 def git_object(gh: StandIn, meta: RepoMeta, bare: BareRepo, expression: str) -> dict[str, Any] | None:
-    if not expression:
-        return None
-    sha = bare.text("rev-parse", "--verify", "-q", expression, check=False)
-    kind = bare.object_type(sha) if sha else None
-    if kind is None:
+    found = bare.object_info(expression) if expression else None
+    if found is None:
         return None
     prefix = expression.split(":", 1)[1].strip("/") if ":" in expression else ""
-    return object_node(gh, meta, bare, sha, kind, prefix)
+    return object_node(gh, meta, bare, found[0], found[1], prefix)
+
+
+def _once(compute: Callable[[], T]) -> Callable[[], T]:
+    """`compute` run on first call only: fields of one object share a single git read."""
+    cache: list[T] = []
+
+    def get() -> T:
+        if not cache:
+            cache.append(compute())
+        return cache[0]
+
+    return get
 
 
 def object_node(
@@ -235,23 +253,25 @@ def object_node(
     """A Blob, Tree or Commit; `path` is where a tree sits, so TreeEntry.path can be repo-relative."""
     common = {"id": gid(kind, sha), "oid": sha, "abbreviatedOid": sha[:7]}
     if kind == "blob":
-        return {"__typename": "Blob", **common, **blob_fields(bare, sha)}
+        blob = _once(lambda: blob_fields(bare, sha))
+        fields = ("byteSize", "isBinary", "isTruncated", "text")
+        return {"__typename": "Blob", **common, **{f: lambda i, _f=f, **_: blob()[_f] for f in fields}}
     if kind == "tree":
         return {
             "__typename": "Tree",
             **common,
             "entries": lambda info, **_: tree_entries(gh, meta, bare, sha, path),
         }
-    info = bare.commit_info(sha)
+    commit = _once(lambda: bare.commit_info(sha))  # read only if a commit field is asked for
     return {
         "__typename": "Commit",
         **common,
-        "message": info.message,
-        "messageHeadline": info.message.splitlines()[0] if info.message else "",
-        "committedDate": info.committer_date,
-        "authoredDate": info.author_date,
+        "message": lambda i, **_: commit().message,
+        "messageHeadline": lambda i, **_: commit().message.splitlines()[0] if commit().message else "",
+        "committedDate": lambda i, **_: commit().committer_date,
+        "authoredDate": lambda i, **_: commit().author_date,
         "url": f"{gh.url}/{meta.full_name}/commit/{sha}",
-        "tree": lambda i, **_: object_node(gh, meta, bare, info.tree, "tree"),
+        "tree": lambda i, **_: object_node(gh, meta, bare, commit().tree, "tree"),
     }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
+from bot.standin import gitread
 from bot.standin.faults import Fault, FaultSet
 from bot.standin.gitstore import Author, BareRepo
 from bot.standin.state import Installation, Issue, RepoMeta, State, Token, TokenKind, now_iso
@@ -78,6 +79,7 @@ class StandIn:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        gitread.close_readers(self.root)  # the cat-file processes kept open for these repos
 
     def __enter__(self) -> StandIn:
         return self.start()
