@@ -13,6 +13,7 @@ they insert come pinned and are left alone; every other `uses:` is pinned afterw
 
 from __future__ import annotations
 
+from transforms.attest import Attest
 from transforms.base import Transform
 from transforms.oidc_aws import OidcAws
 from transforms.oidc_azure import OidcAzure
@@ -41,6 +42,7 @@ TRANSFORMS: dict[str, Transform] = {
     "publish-crates": PublishCrates(),
     "publish-nuget": PublishNuget(),
     "persist-credentials": PersistCredentials(),
+    "attest": Attest(),
     "tighten-permissions": TightenPermissions(),
     "permissions": Permissions(),
     "pin-actions": PinActions(),
