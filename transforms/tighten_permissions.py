@@ -14,6 +14,7 @@ or to the configured default (`contents: read`) when every job has its own block
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +53,7 @@ def lower(a: str | None, b: str | None) -> str | None:
     return min(ranked, key=RANK.__getitem__) if len(ranked) == 2 else None
 
 
-def tightened(current: Any, need: dict[str, str]) -> dict[str, str]:
+def tightened(current: Any, need: Mapping[str, str]) -> dict[str, str]:
     """The block granting min(current, need) per scope; explicit `none` entries stay as written."""
     have = granted(current) or {}
     if isinstance(current, dict):
@@ -149,7 +150,7 @@ class _Scan:
         needs = job_needs(self.wf, job, self.ctx, current)
         if not needs.complete:
             return self._kept(job.id, current, where, job.line, needs) if broad(current) else None
-        return self._finding(job.id, current, where, job.line, needs, (*job.path, "permissions"))
+        return self._finding(job.id, current, where, job.line, needs, ("jobs", job.id, "permissions"))
 
     def top(self) -> Finding | None:
         current = self.wf.data.get("permissions")
@@ -204,7 +205,7 @@ def _ops(doc: Doc, f: Finding, comments: bool) -> list[Op]:
     if isinstance(old, dict) or not new:
         return morph(path, old, new)  # kept lines keep their own comments; lowered ones say `was:`
     # A shorthand becomes a block: each new line says why the scope stays.
-    notes = {(s,): _evidence(f, s) for s in new} if comments else {}
+    notes: dict[tuple[str | int, ...], str] = {(s,): _evidence(f, s) for s in new} if comments else {}
     return [ReplaceValue(path, new, comments=notes)]
 
 
