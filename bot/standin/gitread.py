@@ -13,7 +13,7 @@ import re
 import subprocess
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -158,8 +158,8 @@ def _plain_name(rev: str) -> bool:
 class ObjectReader:
     """One `git cat-file --batch-command` process; callers hold `lock` around each exchange."""
 
-    def __init__(self, git_dir: Path, env: dict[str, str]) -> None:
-        self.git_dir, self.env = git_dir, env
+    def __init__(self, git_dir: Path, make_env: Callable[[], dict[str, str]]) -> None:
+        self.git_dir, self.make_env = git_dir, make_env
         self.lock = threading.Lock()
         self.users = 0  # borrowers right now; the pool only closes idle readers
         self._proc: subprocess.Popen[bytes] | None = None
@@ -171,7 +171,7 @@ class ObjectReader:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,  # warnings (ambiguous names) must not fill an unread pipe
-                env=self.env,
+                env=self.make_env(),
             )
         return self._proc
 
@@ -215,16 +215,23 @@ class ObjectReader:
         return (found[0], found[1], found[3]) if found else None
 
     def close(self) -> None:
+        """End the process: EOF on its stdin makes cat-file exit; it is reaped later, without waiting."""
         proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
+        if proc is None:
+            return
+        for pipe in (proc.stdin, proc.stdout):
             try:
-                if proc.stdin:
-                    proc.stdin.close()
-                proc.wait(timeout=2)
-            except (OSError, subprocess.TimeoutExpired):
-                proc.kill()
-        if proc is not None and proc.stdout:
-            proc.stdout.close()
+                if pipe:
+                    pipe.close()
+            except OSError:
+                pass
+        with _exiting_lock:
+            _exiting.append(proc)
+            _exiting[:] = [p for p in _exiting if p.poll() is None]  # poll() reaps the finished ones
+
+
+_exiting: list[subprocess.Popen[bytes]] = []
+_exiting_lock = threading.Lock()
 
 
 _pool: OrderedDict[Path, ObjectReader] = OrderedDict()
@@ -232,10 +239,10 @@ _pool_lock = threading.Lock()
 
 
 @contextmanager
-def borrow(git_dir: Path, env: dict[str, str]) -> Iterator[ObjectReader]:
+def borrow(git_dir: Path, make_env: Callable[[], dict[str, str]]) -> Iterator[ObjectReader]:
     """The repository's reader, locked for the caller; least recently used idle readers are closed."""
     with _pool_lock:
-        reader = _pool.pop(git_dir, None) or ObjectReader(git_dir, env)
+        reader = _pool.pop(git_dir, None) or ObjectReader(git_dir, make_env)
         _pool[git_dir] = reader
         reader.users += 1
     try:

@@ -147,11 +147,11 @@ class BareRepo:
 
     # -- objects: one long-lived `cat-file --batch-command` per repository --------------------------
     def _info(self, name: str) -> tuple[str, str, int] | None:
-        with gitread.borrow(self.path, git_env()) as reader:
+        with gitread.borrow(self.path, git_env) as reader:
             return reader.info(name)
 
     def _contents(self, name: str) -> tuple[str, str, bytes] | None:
-        with gitread.borrow(self.path, git_env()) as reader:
+        with gitread.borrow(self.path, git_env) as reader:
             return reader.contents(name)
 
     def object_info(self, expression: str) -> tuple[str, str] | None:
@@ -177,7 +177,7 @@ class BareRepo:
     def ls_tree(self, treeish: str, path: str = "", recursive: bool = False) -> list[TreeEntry]:
         """Entries of the tree at `path` inside `treeish` ('' = root), as `ls-tree -l [-r -t]`."""
         target = f"{treeish}:{path}" if path else f"{treeish}^{{tree}}"
-        with gitread.borrow(self.path, git_env()) as reader:
+        with gitread.borrow(self.path, git_env) as reader:
             found = reader.contents(target)
             if found is None or found[1] != "tree":
                 return []

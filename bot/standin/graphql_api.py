@@ -7,6 +7,7 @@ and `__typename` picks the concrete type of interfaces such as GitObject.
 from __future__ import annotations
 
 import base64
+import gc
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +47,10 @@ def schema(path: Path | None = None) -> graphql.GraphQLSchema:
         if path not in _schemas:
             # GitHub's SDL defines two EnterpriseOwnerInfo fields twice; assume_valid_sdl skips that check.
             _schemas[path] = graphql.build_schema(path.read_text(), assume_valid_sdl=True)
+            # GitHub's schema is ~10^6 long-lived objects; every full GC pass walked them all and stalled
+            # requests for a few hundred ms. Freezing moves what exists now out of the collector's reach.
+            gc.collect()
+            gc.freeze()
         return _schemas[path]
 
 
