@@ -141,22 +141,45 @@ def repo_connection(gh: StandIn, token: Token, login: str, args: dict[str, Any])
     for flag, attr in (("isFork", "fork"), ("isArchived", "archived")):
         if args.get(flag) is not None:
             metas = [m for m in metas if getattr(m, attr) == args[flag]]
+    connection = paged_connection(metas, args, lambda m: repo_node(gh, token, m))
+    return {**connection, "totalDiskUsage": 0}
+
+
+def paged_connection(items: list[Any], args: dict[str, Any], node: Callable[[Any], Any]) -> dict[str, Any]:
+    """A GitHub connection (nodes, edges, pageInfo, totalCount) over `items`, paged by first/after."""
     after = args.get("after")
     start = _cursor_index(after) + 1 if after else 0
     first = min(args.get("first") or 100, 100)
-    page = metas[start : start + first]
+    page = items[start : start + first]
     cursors = [base64.b64encode(f"cursor:v2:{start + i}".encode()).decode() for i in range(len(page))]
-    nodes = [repo_node(gh, token, m) for m in page]
+    nodes = [node(item) for item in page]
     return {
         "nodes": nodes,
         "edges": [{"cursor": c, "node": n} for c, n in zip(cursors, nodes, strict=True)],
-        "totalCount": len(metas),
-        "totalDiskUsage": 0,
+        "totalCount": len(items),
         "pageInfo": {
-            "hasNextPage": start + first < len(metas),
+            "hasNextPage": start + first < len(items),
             "hasPreviousPage": start > 0,
             "startCursor": cursors[0] if cursors else None,
             "endCursor": cursors[-1] if cursors else None,
+        },
+    }
+
+
+def topic_node(gh: StandIn, meta: RepoMeta, name: str) -> dict[str, Any]:
+    """A RepositoryTopic: the repository's use of a topic, whose `topic` is the shared Topic."""
+    return {
+        "__typename": "RepositoryTopic",
+        "id": gid("RepositoryTopic", f"{meta.id}:{name}"),
+        "resourcePath": f"/topics/{name}",
+        "url": f"{gh.url}/topics/{name}",
+        "topic": {
+            "__typename": "Topic",
+            "id": gid("Topic", name),
+            "name": name,
+            "stargazerCount": 0,
+            "viewerHasStarred": False,
+            "relatedTopics": [],
         },
     }
 
@@ -205,6 +228,9 @@ def repo_node(gh: StandIn, token: Token, meta: RepoMeta) -> dict[str, Any]:
         "defaultBranchRef": default_ref,
         "object": obj,
         "ref": lambda info, **args: ref_node(gh, meta, bare, args["qualifiedName"]),
+        "repositoryTopics": lambda info, **args: paged_connection(
+            list(meta.topics), args, lambda name: topic_node(gh, meta, name)
+        ),
     }
 
 

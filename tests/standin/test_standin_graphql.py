@@ -126,3 +126,45 @@ def test_min_schema_serves_the_same_answers(tmp_path: Path) -> None:
         auth = {"Authorization": f"bearer {gh.add_token()}"}
         result = run(gh, auth, REPO_QUERY, owner="acme")
         assert result["data"]["app"]["object"]["entries"][0]["object"]["text"] == "on: push\n"
+
+
+TOPICS_QUERY = """
+query($cursor: String) {
+  repository(owner: "acme", name: "app") {
+    repositoryTopics(first: 2, after: $cursor) {
+      totalCount pageInfo { hasNextPage endCursor }
+      nodes { url resourcePath topic { name id } }
+      edges { cursor node { topic { name } } }
+    }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("schema_path", ["shared", "min"])
+def test_repository_topics_page_like_github(tmp_path: Path, schema_path: str) -> None:
+    if schema_path == "shared" and not SHARED_SCHEMA.exists():
+        pytest.skip("GitHub's schema is not present")
+    with StandIn(tmp_path / "r", graphql_schema=MIN_SCHEMA if schema_path == "min" else None) as gh:
+        gh.create_repo("acme", "app", {"README.md": "x"}, topics=["python", "ci", "demo"])
+        auth = {"Authorization": f"bearer {gh.add_token()}"}
+        first = run(gh, auth, TOPICS_QUERY)["data"]["repository"]["repositoryTopics"]
+        assert first["totalCount"] == 3 and first["pageInfo"]["hasNextPage"]
+        assert [n["topic"]["name"] for n in first["nodes"]] == ["python", "ci"]
+        assert first["nodes"][0]["url"] == f"{gh.url}/topics/python"
+        assert first["nodes"][0]["resourcePath"] == "/topics/python"
+        assert [e["node"]["topic"]["name"] for e in first["edges"]] == ["python", "ci"]
+        rest = run(gh, auth, TOPICS_QUERY, cursor=first["pageInfo"]["endCursor"])
+        second = rest["data"]["repository"]["repositoryTopics"]
+        assert [n["topic"]["name"] for n in second["nodes"]] == ["demo"] and not second["pageInfo"]["hasNextPage"]
+
+
+def test_bot_listing_with_topics_filters_over_graphql(seeded: StandIn, auth: dict[str, str]) -> None:
+    from bot.github.queries import list_query
+
+    seeded.update_repo("acme", "lib", topics=["library", "python"])
+    page = run(seeded, auth, list_query(with_topics=True), login="acme", cursor=None)
+    nodes = page["data"]["repositoryOwner"]["repositories"]["nodes"]
+    topics = {n["name"]: [t["topic"]["name"] for t in n["repositoryTopics"]["nodes"]] for n in nodes}
+    assert topics["app"] == ["demo"] and topics["lib"] == ["library", "python"] and topics["void"] == []
+    assert [name for name, names in topics.items() if "python" in names] == ["lib"]
