@@ -14,10 +14,10 @@ if TYPE_CHECKING:
 
 def _router() -> Router:
     # Explicit and ordered: more specific templates must come before the catch-alls.
-    from bot.standin import rest_admin, rest_git, rest_issues, rest_pulls, rest_repos
+    from bot.standin import rest_admin, rest_compare, rest_git, rest_issues, rest_pulls, rest_repos
 
     router = Router()
-    for module in (rest_admin, rest_repos, rest_git, rest_pulls, rest_issues):
+    for module in (rest_admin, rest_repos, rest_compare, rest_git, rest_pulls, rest_issues):
         router.extend(module.router)
     return router
 
