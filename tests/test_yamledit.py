@@ -114,3 +114,11 @@ def test_a_splice_that_changes_meaning_is_refused_by_verification() -> None:
 
 def test_quotes_are_kept_when_replacing_a_scalar() -> None:
     assert edit("u: 'a@v1'  # v1\n", ReplaceValue(("u",), "a@sha", comments={(): "v2"})) == "u: 'a@sha'  # v2\n"
+
+
+@pytest.mark.parametrize(("keys", "expected"), [
+    (["b", "c"], "p: {a: 1, d: 4}\n"), (["c", "d"], "p: {a: 1, b: 2}\n"),
+    (["a", "b"], "p: {c: 3, d: 4}\n"), (["a", "b", "c"], "p: {d: 4}\n"),
+])
+def test_neighbouring_flow_entries_can_be_deleted_together(keys: list[str], expected: str) -> None:
+    assert edit("p: {a: 1, b: 2, c: 3, d: 4}\n", *[DeleteKey(("p",), k) for k in keys]) == expected

@@ -93,12 +93,29 @@ def _job(wf: Workflow, job: Job, ctx: Context, depth: int, seen: frozenset[str])
     call = job.uses
     if call is not None:
         return _reusable(call.raw, ctx, depth, seen, job.id)
-    env = {**wf.env, **job.env}
+    container = job.data.get("container")
+    # `container.env` is the environment of every `run:` step inside the job's container.
+    inner = container.get("env") if isinstance(container, dict) and isinstance(container.get("env"), dict) else {}
+    env = {**wf.env, **job.env, **inner}
     shell = job.shell or wf.shell
-    total = Analysis()
+    total = _registry_pulls(job)
     for step in job.steps:
         total = total + _step(step, env, shell, ctx, depth, seen, frozenset())
     return total
+
+
+def _registry_pulls(job: Job) -> Analysis:
+    """`container:`/`services:` images pulled with the GITHUB_TOKEN as the registry password."""
+    images = [("container", job.data.get("container"))]
+    services = job.data.get("services")
+    if isinstance(services, dict):
+        images += [(f"service {name}", spec) for name, spec in services.items()]
+    needs = []
+    for label, spec in images:
+        creds = spec.get("credentials") if isinstance(spec, dict) else None
+        if isinstance(creds, dict) and is_token_value(creds.get("password")):
+            needs.append(Need("packages", "read", f"{label} image pulled with the GITHUB_TOKEN"))
+    return Analysis(tuple(needs))
 
 
 def token_vars(env: Mapping[str, Any], token_exprs: frozenset[str]) -> frozenset[str]:

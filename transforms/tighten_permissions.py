@@ -20,7 +20,7 @@ from typing import Any
 
 from transforms.base import SCOPES, Analysis, Context, Finding, Need, Severity
 from transforms.inference import JobNeeds, infer_job, merge, short
-from transforms.model import Job, Workflow, is_token_value, load_workflow
+from transforms.model import Job, Workflow, load_workflow
 from transforms.permissions import DEFAULT_TOP, flat, opaque_steps, top_is_broad
 from transforms.yamldoc import Doc, is_flow, own_pair, resolve, usage_counts
 from transforms.yamledit import Op, ReplaceValue, morph
@@ -90,12 +90,6 @@ def changes(current: Any, new: dict[str, str], needs: JobNeeds) -> list[Change]:
     return out
 
 
-def container_needs(job: Job) -> Analysis:
-    """Job-level images pulled with the GITHUB_TOKEN (`container:`/`services:` credentials) need packages."""
-    hits = [k for k in ("container", "services") if is_token_value(job.data.get(k))]
-    return Analysis(tuple(Need("packages", "read", f"`{k}:` pulls an image with the GITHUB_TOKEN") for k in hits))
-
-
 def kept_id_token(job: Job, needs: JobNeeds, had: bool) -> JobNeeds:
     opaque = opaque_steps(job)
     if not had or not opaque or "id-token" in needs.scopes:
@@ -116,7 +110,6 @@ def floor(needs: JobNeeds, have: dict[str, str]) -> JobNeeds:
 def job_needs(wf: Workflow, job: Job, ctx: Context, grant: Any) -> JobNeeds:
     have = granted(grant) or {}
     needs = infer_job(wf, job, ctx)
-    needs = JobNeeds(needs.analysis + container_needs(job))
     return floor(kept_id_token(job, needs, have.get("id-token") == "write"), have)
 
 

@@ -198,7 +198,31 @@ def _check_sharing(doc: Doc, ops: list[Op], counts: dict[int, int], targets: dic
 # ---------------------------------------------------------------- splices
 
 
+def _merge_deletions(splices: list[Splice]) -> list[Splice]:
+    """Overlapping pure deletions (neighbouring flow entries) become one; adjacent ones stay apart so an
+    insertion between them keeps its place."""
+    kept = [s for s in splices if s.text or s.start == s.end]
+    merged: list[Splice] = []
+    for sp in sorted((s for s in splices if not s.text and s.start != s.end), key=lambda s: s.start):
+        if merged and sp.start < merged[-1].end:
+            merged[-1] = Splice(merged[-1].start, max(merged[-1].end, sp.end), "")
+        else:
+            merged.append(sp)
+    return kept + merged
+
+
+def _tidy(text: str, sp: Splice) -> Splice:
+    """A deletion reaching the closing bracket of a flow collection takes the separator before it too."""
+    if sp.text or sp.start == sp.end:
+        return sp
+    before = text[: sp.start].rstrip(" ")
+    if text[sp.end :].lstrip(" ")[:1] in ("}", "]") and before.endswith(","):
+        return Splice(len(before) - 1, sp.end, "")
+    return sp
+
+
 def _apply_splices(text: str, splices: list[Splice]) -> str:
+    splices = [_tidy(text, sp) for sp in _merge_deletions(splices)]
     ordered = sorted(enumerate(splices), key=lambda p: (p[1].start, p[1].end, p[0]), reverse=True)
     limit = len(text) + 1
     for _, sp in ordered:
