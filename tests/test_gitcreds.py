@@ -60,3 +60,11 @@ def test_local_action_and_github_script() -> None:
 def test_action_list_is_valid_and_lowercase() -> None:
     assert git_actions()
     assert all(slug == slug.lower() for slug in git_actions())
+
+
+def test_local_javascript_action_is_read_through_its_main() -> None:
+    action = "runs:\n  using: node20\n  main: dist/index.js\n"
+    files = {"action.yml": action, "dist/index.js": "console.log('hi')\n"}
+    assert _why("      - uses: ./\n", files) is None
+    assert _why("      - uses: ./\n", {"action.yml": action}) is not None  # code not readable
+    assert _why("      - uses: ./\n", {"action.yml": "runs:\n  using: docker\n  image: Dockerfile\n"}) is not None

@@ -158,12 +158,29 @@ def _action(step: Step, reader: Reader) -> str | None:
 
 
 def _local_action(raw: str, reader: Reader) -> str | None:
-    base = raw.rstrip("/")
+    base = posixpath.normpath(raw.rstrip("/"))
     for name in ("action.yml", "action.yaml"):
         text = reader.read(f"{base}/{name}")
         if text is not None:
-            return _text_reason(text, reader, f"the local action {raw}", base)
+            found = _text_reason(text, reader, f"the local action {raw}", base)
+            return found or _action_program(text, raw, base, reader)
     return f"the local action {raw} is not readable here; it may push"
+
+
+def _action_program(text: str, raw: str, base: str, reader: Reader) -> str | None:
+    """A JavaScript or Docker action runs code its action.yml does not show: read the script or give up."""
+    try:
+        runs = (load_nodes(text)[1] or {}).get("runs") or {}
+    except Exception:  # an unparsable action.yml fails the job anyway; nothing to keep for
+        return None
+    using = str(runs.get("using", "")).lower() if isinstance(runs, dict) else ""
+    if using == "composite" or not using:
+        return None
+    main = runs.get("main") if using.startswith("node") else None
+    code = reader.read(posixpath.join(base, str(main))) if main else None
+    if code is None:
+        return f"the local action {raw} runs {using} code that is not readable here; it may push"
+    return _text_reason(code, reader, f"the local action {raw}", base, 0)
 
 
 # ---------------------------------------------------------------- run: commands
