@@ -5,6 +5,8 @@ Kinds:
 - ``secondary``: 403 secondary rate limit with `Retry-After: retry_after`.
 - ``too_many``: 429 with `Retry-After`.
 - ``exhausted``: 403 primary limit, `x-ratelimit-remaining: 0` and a reset `reset_in` seconds away.
+- ``graphql_rate_limited``: GraphQL's primary limit: HTTP 200, `errors[0].type == "RATE_LIMITED"`,
+  `x-ratelimit-remaining: 0` and a reset `reset_in` seconds away. Matches GraphQL requests only.
 - ``latency``: sleep `delay` seconds, then serve normally (benchmarks).
 - ``drop``: close the socket without any response.
 - ``timeout``: sleep `delay` seconds (longer than the client's timeout), then close.
@@ -21,7 +23,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 FaultKind = Literal[
-    "status", "secondary", "too_many", "exhausted", "latency", "drop", "timeout", "workflow_push"
+    "status",
+    "secondary",
+    "too_many",
+    "exhausted",
+    "graphql_rate_limited",
+    "latency",
+    "drop",
+    "timeout",
+    "workflow_push",
 ]
 
 
@@ -46,6 +56,8 @@ class Fault:
         self._pattern = re.compile(self.path)
 
     def matches(self, method: str, path: str) -> bool:
+        if self.kind == "graphql_rate_limited" and not path.endswith("/graphql"):
+            return False  # a GraphQL-shaped answer on a REST path would test nothing real
         return (self.method is None or self.method.upper() == method) and bool(self._pattern.search(path))
 
     def to_json(self) -> dict[str, Any]:
@@ -123,19 +135,26 @@ def fault_response(fault: Fault) -> tuple[int, dict[str, str], dict[str, Any]]:
         message = fault.message or "Too Many Requests"
         return 429, {"Retry-After": str(fault.retry_after), **fault.headers}, _body(message, doc, 429)
     if fault.kind == "exhausted":
-        reset = int(time.time()) + fault.reset_in
-        headers = {
-            "X-RateLimit-Limit": "5000",
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Used": "5000",
-            "X-RateLimit-Reset": str(reset),
-            "X-RateLimit-Resource": "core",
-            **fault.headers,
-        }
         message = fault.message or "API rate limit exceeded for installation ID 1."
-        return 403, headers, _body(message, doc, 403)
+        return 403, _spent_headers(fault, "core"), _body(message, doc, 403)
+    if fault.kind == "graphql_rate_limited":
+        # GitHub answers an exhausted GraphQL budget with 200 and a typed error, not with 403.
+        message = fault.message or "API rate limit exceeded for user ID 1."
+        return 200, _spent_headers(fault, "graphql"), {"errors": [{"type": "RATE_LIMITED", "message": message}]}
     message = fault.message or _REASONS.get(fault.status, "Server Error")
     return fault.status, dict(fault.headers), _body(message, "https://docs.github.com/rest", fault.status)
+
+
+def _spent_headers(fault: Fault, resource: str) -> dict[str, str]:
+    """Rate-limit headers of a spent budget that resets `fault.reset_in` seconds from now."""
+    return {
+        "X-RateLimit-Limit": "5000",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Used": "5000",
+        "X-RateLimit-Reset": str(int(time.time()) + fault.reset_in),
+        "X-RateLimit-Resource": resource,
+        **fault.headers,
+    }
 
 
 _REASONS = {

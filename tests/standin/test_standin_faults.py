@@ -85,3 +85,40 @@ def test_admin_endpoint_adds_lists_and_clears(seeded: StandIn, auth: dict[str, s
     assert get(seeded, auth).status_code == 200
     log = requests.get(f"{seeded.url}/_standin/requests", timeout=10).json()
     assert {"method": "GET", "path": "/api/v3/repos/acme/app/pulls", "status": 503} in log
+
+
+def test_graphql_rate_limited_is_200_with_a_typed_error(seeded: StandIn, auth: dict[str, str]) -> None:
+    fault = seeded.inject(kind="graphql_rate_limited", reset_in=120, times=1)
+    before = int(time.time())
+    assert get(seeded, auth).status_code == 200  # REST is not GraphQL: the rule does not apply
+    response = requests.post(seeded.graphql_url, headers=auth, json={"query": "{ viewer { login } }"}, timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {
+        "errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}]
+    }
+    headers = response.headers
+    assert (headers["X-RateLimit-Remaining"], headers["X-RateLimit-Resource"]) == ("0", "graphql")
+    assert before + 119 <= int(headers["X-RateLimit-Reset"]) <= int(time.time()) + 121
+    assert fault.hits == 1
+    again = requests.post(seeded.graphql_url, headers=auth, json={"query": "{ viewer { login } }"}, timeout=10)
+    assert again.json()["data"]["viewer"]["login"] == "ztbot-user"
+
+
+def test_graphql_rate_limited_via_admin_api_with_message(seeded: StandIn, auth: dict[str, str]) -> None:
+    body = {"kind": "graphql_rate_limited", "message": "API rate limit exceeded for installation ID 7.", "times": 1}
+    assert requests.post(f"{seeded.url}/_standin/faults", json=body, timeout=10).status_code in (200, 201)
+    answer = requests.post(seeded.graphql_url, headers=auth, json={"query": "{ viewer { login } }"}, timeout=10)
+    assert answer.json()["errors"][0]["message"] == "API rate limit exceeded for installation ID 7."
+
+
+def test_bot_client_waits_for_the_graphql_reset(seeded: StandIn, token: str) -> None:
+    from bot.config import GitHubConfig, LimitsConfig
+    from bot.github import FakeClock, connect
+
+    seeded.inject(kind="graphql_rate_limited", reset_in=300, times=1)
+    clock = FakeClock()
+    cfg = GitHubConfig(target="org", name="acme", base_url=seeded.api_url)
+    with connect(cfg, LimitsConfig(), clock, env={"ZTBOT_TOKEN": token}) as client:
+        names = [repo.name for repo in client.list_repos()]
+    assert "app" in names
+    assert any(290 <= wait <= 310 for wait in clock.sleeps), clock.sleeps  # slept until the advertised reset
