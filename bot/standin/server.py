@@ -28,6 +28,9 @@ class RequestRecord(NamedTuple):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of new connections (8 client threads
+    # at once), and each dropped SYN costs the client a 1 s retransmit.
+    request_queue_size = 128
     standin: StandIn
 
 
