@@ -122,3 +122,11 @@ def test_quotes_are_kept_when_replacing_a_scalar() -> None:
 ])
 def test_neighbouring_flow_entries_can_be_deleted_together(keys: list[str], expected: str) -> None:
     assert edit("p: {a: 1, b: 2, c: 3, d: 4}\n", *[DeleteKey(("p",), k) for k in keys]) == expected
+
+
+def test_flow_step_gets_its_comment_after_the_brace_only_when_the_line_ends_there() -> None:
+    note = {(): "v1.2.3"}
+    assert edit("s:\n  - {uses: a/b@v1, with: {x: 1}}  # old\n", ReplaceValue(("s", 0, "uses"), "a/b@sha", note)) == \
+        "s:\n  - {uses: a/b@sha, with: {x: 1}}  # v1.2.3\n"
+    assert edit("s: [{uses: a/b@v1}, {run: x}]\n", ReplaceValue(("s", 0, "uses"), "a/b@sha", note)) == \
+        "s: [{uses: a/b@sha}, {run: x}]\n"

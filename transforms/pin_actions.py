@@ -15,12 +15,10 @@ the table are reported, never changed: which of the two is wrong needs a human.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from ruamel.yaml.nodes import ScalarNode
@@ -70,10 +68,7 @@ class Row:
 
 @cache
 def table() -> tuple[Row, ...]:
-    # Read like pins.py reads it; the rows' notes and sources matter here, and pins.py exposes neither.
-    text = resources.files("transforms").joinpath("data", pins.TABLE).read_text(encoding="utf-8")
-    return tuple(Row(r["action"].lower(), r["tag"], r["sha"].lower(), r["source"], r["note"])
-                 for r in csv.DictReader(text.splitlines(), delimiter="\t"))
+    return tuple(Row(r["action"].lower(), r["tag"], r["sha"].lower(), r["source"], r["note"]) for r in pins.rows())
 
 
 def table_pin(action: str, ref: str) -> tuple[str, str] | None:

@@ -27,6 +27,11 @@ class Pin:
         return f"{self.action}@{self.sha}"
 
 
+def rows() -> tuple[dict[str, str], ...]:
+    """Every row of the table (action, tag, sha, commit_date, source, note)."""
+    return _rows()
+
+
 @cache
 def _rows() -> tuple[dict[str, str], ...]:
     text = resources.files("transforms").joinpath("data", TABLE).read_text(encoding="utf-8")

@@ -407,11 +407,13 @@ def _replace_value(doc: Doc, op: ReplaceValue, parent: Node, style: Style) -> Sp
     if is_flow(parent) or is_flow(value) or (isinstance(value, ScalarNode) and _is_scalar(op.value)):
         splice = _replace_inline(value, op.value)
         note = op.comments.get(())
-        if note is None or is_flow(parent) or value.end_mark.line != value.start_mark.line:
+        if note is None or value.end_mark.line != value.start_mark.line:
             return splice
         # The old trailing comment described the old value: replace it with one about the change.
         end = _next_line_offset(doc, value.end_mark.line) - 1
-        return Splice(splice.start, end, f"{splice.text}  # {note}")
+        if not is_flow(parent):
+            return Splice(splice.start, end, f"{splice.text}  # {note}")
+        return _flow_note(doc, parent, value, splice, end, note)
     column = key.start_mark.column
     lines = render_block(op.value, style, op.comments)
     if isinstance(value, ScalarNode):
@@ -431,6 +433,16 @@ def _scalar_to_block(doc: Doc, value: ScalarNode, block: str, op: ReplaceValue) 
     end_of_line = _next_line_offset(doc, value.end_mark.line)
     rest = doc.text[_mark_offset(value.end_mark) : end_of_line].strip()
     return Splice(start, end_of_line, (f"  {rest}" if rest else "") + "\n" + block)
+
+
+def _flow_note(doc: Doc, parent: Node, value: Node, splice: Splice, end: int, note: str) -> Splice:
+    """In `- {uses: a@v1}` the comment can only follow the closing brace, when nothing else does."""
+    close = _mark_offset(parent.end_mark)
+    rest = doc.text[close:end].strip()
+    if parent.end_mark.line != value.start_mark.line or (rest and not rest.startswith("#")):
+        return splice
+    middle = doc.text[_mark_offset(value.end_mark) : close]
+    return Splice(splice.start, end, f"{splice.text}{middle}  # {note}")
 
 
 def content_start_line(doc: Doc, key: ScalarNode, value: Node) -> int:
