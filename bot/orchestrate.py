@@ -9,30 +9,47 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
-import json
 import sys
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit
 
-from bot import prbody, state
-from bot.config import Config
+from bot import dashboard, inventory, prbody, state
+from bot.audit import AuditLog
+from bot.config import Config, check
+from bot.dashboard import DashboardHub
 from bot.errors import ZtbotError
-from bot.github import GitHubClient, connect
+from bot.github import GitHubClient, GitHubError, connect
 from bot.github.models import RepoFiles, RepoInfo
 from bot.github.redact import redact
 from bot.github.scan import ScanResult
-from bot.plan import RepoPlan, config_digest, plan_repo, unified_diff
-from bot.prsync import Hub, Outcome, sync
+from bot.plan import REPO_CONFIG, RepoPlan, config_digest, enabled_transforms, plan_repo, unified_diff
+from bot.posture import RepoReport, markdown
+from bot.protection import ProtectionHub, enforce, reviews_required
+from bot.prsync import Hub, Outcome, close_for_opt_out, current_pull, note_closed, refusal, sync
+from bot.rollout import Budget, in_shard, queue_order, transforms_for
+from bot.runaudit import Recorder, names
 from bot.state import RepoState
+from transforms.registry import TRANSFORMS
+
+Now = Callable[[], datetime.datetime]
 
 
-class Scanner(Hub, Protocol):
+class Scanner(Hub, ProtectionHub, DashboardHub, Protocol):
     def scan(self, known: Mapping[str, str] | None = None, want: Callable[[RepoInfo], bool] | None = None,
              with_topics: bool = False) -> ScanResult: ...
+
+    def identity(self) -> str: ...
+
+    def secret_names(self, repo: str) -> list[str]: ...
+
+    def secrets(self) -> list[str]:
+        """Values the audit log must never hold (the token)."""
+        ...
 
 
 @dataclass
@@ -43,29 +60,33 @@ class RunReport:
     skipped: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # reason -> repos
     actions: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # opened/updated/... -> repos
     failures: dict[str, str] = field(default_factory=dict)  # repo -> reason
+    warnings: dict[str, str] = field(default_factory=dict)  # repo -> e.g. a broken .github/ztbot.toml
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    dashboard: str = ""  # URL of the dashboard issue, when one was published
 
     def lines(self) -> list[str]:
         acts = ", ".join(f"{len(v)} {k}" for k, v in sorted(self.actions.items())) or "none"
         skips = ", ".join(f"{len(v)} {k}" for k, v in sorted(self.skipped.items())) or "none"
         out = [f"repositories: {self.repos} listed, {self.scanned} scanned, {self.not_moved} unchanged since "
                "the last run", f"pull requests: {acts}", f"skipped: {skips}"]
+        out += [f"warning: {repo}: {text.removeprefix(repo + ': ')}" for repo, text in sorted(self.warnings.items())]
         out += [f"failed: {repo}: {reason.splitlines()[0].removeprefix(repo + ': ')}"
                 for repo, reason in sorted(self.failures.items())]
+        out += [f"dashboard: {self.dashboard}"] if self.dashboard else []
         return out
 
 
 class Progress:
     """A bar on a terminal; plain lines otherwise (CI logs keep every repository's outcome)."""
 
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.done, self.stream = total, 0, stream
+    def __init__(self, total: int, stream: TextIO, prefix: str = "ztbot run") -> None:
+        self.total, self.done, self.stream, self.prefix = total, 0, stream, prefix
         self.tty = stream.isatty()
 
     def step(self, repo: str, what: str) -> None:
         self.done += 1
         if not self.tty:
-            print(f"ztbot run: [{self.done}/{self.total}] {repo}: {what}", file=self.stream)
+            print(f"{self.prefix}: [{self.done}/{self.total}] {repo}: {what}", file=self.stream)
             return
         filled = int(30 * self.done / max(self.total, 1))
         self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} {repo[:40]:<40}")
@@ -96,111 +117,294 @@ def _included(info: RepoInfo, config: Config) -> bool:
     return match(config.select.include) and not match(config.select.exclude)
 
 
+@dataclass(frozen=True)
+class Decision:
+    """What happened to one repository: the audit action, the progress text, and what it was about."""
+
+    action: str  # the audit log's action
+    text: str
+    pr_url: str = ""
+    content_hash: str = ""
+
+
+AUDIT_ACTIONS = {"opened": "opened-pr", "updated": "updated-pr", "closed": "closed-pr", "merged": "merged"}
+
+
 class Runner:
-    def __init__(self, config: Config, hub: Scanner, dry_run: bool = False, stream: TextIO = sys.stderr) -> None:
-        self.config, self.hub, self.dry_run, self.stream = config, hub, dry_run, stream
-        self.state = state.load(config.paths.state)
-        self.digest = config_digest(config)
+    def __init__(self, config: Config, hub: Scanner, dry_run: bool = False, stream: TextIO = sys.stderr,
+                 now: Now | None = None, shard: tuple[int, int] | None = None) -> None:
+        check(config, list(TRANSFORMS))
+        self.config, self.hub, self.dry_run, self.stream, self.shard = config, hub, dry_run, stream, shard
+        self.now = now or (lambda: datetime.datetime.now(datetime.UTC))
+        self.today = self.now().date()
+        self.state_path = state.shard_path(config.paths.state, shard)
+        self.state = state.load(self.state_path)
+        self.enabled = list(enabled_transforms(config))
         self.report = RunReport()
+        self._allowed_cache: dict[str, list[str]] = {}
+        self.opened_this_run = 0
+        self.remaining = self._budget()
+        shard_text = f"{shard[0]}/{shard[1]}" if shard else ""
+        log = None if dry_run else AuditLog(config.paths.audit, hub.secrets())
+        self.audit = Recorder(log, str(uuid.uuid4()), hub.identity() if log else "", shard_text)
+
+    # -- the run ---------------------------------------------------------------------------------
+    def reset(self, repos: list[str]) -> None:
+        """`--reset-repo`: forget what the owner said no to, so the change may be proposed again."""
+        for name in repos:
+            if not self.state.reset(name):
+                raise ZtbotError(f"{name}: not in the state file {self.state_path}",
+                                 "name it as owner/name, exactly as `ztbot audit` shows it")
+            self.audit.write(name, "reset", "state entry reset by --reset-repo")
+        if not self.dry_run:
+            state.save(self.state, self.state_path)
 
     def run(self) -> RunReport:
         scan = self.hub.scan(self._known(), self._want, with_topics=bool(self.config.select.topics))
         self.report.repos = len(scan.repos) + sum(len(v) for v in self.report.skipped.values())
         fetched = {f.info.full_name: f for f in scan.fetched}
+        by_name = {info.full_name: info for info in scan.repos}
+        waiting = {n: st.waiting_since for n, st in self.state.repos.items() if st.waiting_since}
         progress = Progress(len(scan.repos), self.stream)
         try:
-            for info in scan.repos:
-                progress.step(info.full_name, self._guarded(info, fetched.get(info.full_name)))
+            for name in queue_order(by_name, waiting):  # the longest-waiting get the budget first
+                progress.step(name, self._guarded(by_name[name], fetched.get(name)))
         finally:
             progress.close()
+        self._dashboard()
         return self.report
 
+    def _budget(self) -> int:
+        now = self.now()
+        opened = [datetime.datetime.fromisoformat(t) for t in self.state.opened_at]
+        open_now = sum(st.pr_open for st in self.state.repos.values())
+        return Budget.compute(self.config, opened, open_now, now).remaining
+
+    def _cap_reason(self) -> str:
+        """The cap that stopped a new PR, named by its config key."""
+        limits = self.config.limits
+        hour_ago = self.now() - datetime.timedelta(hours=1)
+        last_hour = sum(datetime.datetime.fromisoformat(t) > hour_ago for t in self.state.opened_at)
+        open_now = sum(st.pr_open for st in self.state.repos.values())
+        if self.opened_this_run >= limits.new_prs_per_run:
+            return f"limits.new_prs_per_run ({limits.new_prs_per_run}) reached"
+        if last_hour >= limits.new_prs_per_hour:
+            return f"limits.new_prs_per_hour ({limits.new_prs_per_hour}) reached"
+        return f"limits.open_prs ({limits.open_prs} open bot PRs) reached" if open_now >= limits.open_prs else "cap"
+
+    def _allowed(self, name: str) -> list[str]:
+        if name not in self._allowed_cache:
+            self._allowed_cache[name] = transforms_for(self.config, name, self.enabled, self.today)
+        return self._allowed_cache[name]
+
     def _known(self) -> dict[str, str]:
-        """Heads not worth reading again: same head, same bot settings, and no failure last time."""
+        """Heads not worth reading again: same head, same bot settings and wave, and no failure last time."""
         if self.dry_run:
             return {}  # a dry run writes every would-be PR, whatever the state says
         return {name: st.head_oid for name, st in self.state.repos.items()
-                if st.head_oid and st.config_digest == self.digest and not st.error}
+                if st.head_oid and st.config_digest == config_digest(self.config, self._allowed(name))
+                and not st.error}
 
     def _want(self, info: RepoInfo) -> bool:
         """The scan's filter; records why a repository is left alone before any of its files is read."""
+        if not in_shard(info.full_name, self.shard):
+            return False  # another shard's repository: not this run's business, not even a record
         reason = skip_reason(info, self.config)
+        if not reason and not self._allowed(info.full_name):
+            return self._wave_deferred(info)
         if reason:
             self.report.skipped[reason].append(info.full_name)
+            self.state.repo(info.full_name).skipped = reason
+            self.audit.write(info.full_name, "skipped", reason)
         return not reason
+
+    def _wave_deferred(self, info: RepoInfo) -> bool:
+        st = self.state.repo(info.full_name)
+        st.waiting_since = st.waiting_since or self._stamp()
+        self.report.actions["deferred"].append(info.full_name)
+        self.audit.write(info.full_name, "deferred", "no rollout wave covers this repository yet")
+        return False
+
+    def _stamp(self) -> str:
+        return self.now().isoformat(timespec="seconds")
 
     def _guarded(self, info: RepoInfo, fetched: RepoFiles | None) -> str:
         """Handle one repository; whatever goes wrong is recorded for it and the run goes on."""
         st = self.state.repo(info.full_name)
         try:
-            what = self._handle(info, fetched, st) if fetched is not None else self._recheck(info, st)
+            decision = self._handle(info, fetched, st) if fetched is not None else self._recheck(info, st)
             st.error = ""
         except KeyboardInterrupt:
             raise
         except Exception as exc:
-            what = self._fail(info, st, exc)
-        st.last_run = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-        self._save(info, what)
-        return what
+            decision = self._fail(info, st, exc)
+        st.last_run = self._stamp()
+        self.audit.write(info.full_name, decision.action, decision.text, pr_url=decision.pr_url,
+                         base_sha=st.head_oid or info.head_oid or "", content_hash=decision.content_hash)
+        if not self.dry_run:
+            state.save(self.state, self.state_path)
+        return decision.text
 
-    def _fail(self, info: RepoInfo, st: RepoState, exc: Exception) -> str:
+    def _fail(self, info: RepoInfo, st: RepoState, exc: Exception) -> Decision:
         text = str(exc) if isinstance(exc, ZtbotError) else f"internal error {type(exc).__name__}: {exc}"
         st.error = redact(text)
         self.report.failures[info.full_name] = st.error
-        return "failed: " + st.error.splitlines()[0]
+        return Decision("failed", "failed: " + st.error.splitlines()[0])
 
-    def _handle(self, info: RepoInfo, fetched: RepoFiles, st: RepoState) -> str:
+    # -- one repository ----------------------------------------------------------------------------
+    def _handle(self, info: RepoInfo, fetched: RepoFiles, st: RepoState) -> Decision:
         if "*" in fetched.errors:
             raise ZtbotError(f"{info.full_name}: cannot read files: {fetched.errors['*']}", "the next run tries again")
         base = fetched.info.head_oid or info.head_oid or ""
-        plan = plan_repo(info.full_name, fetched.info.default_branch or "main", base, fetched.files, self.config)
+        allowed = self._allowed(info.full_name)
+        plan = plan_repo(info.full_name, fetched.info.default_branch or "main", base, fetched.files, self.config,
+                         allowed=allowed)
         self.report.scanned += 1
+        self._note_plan(plan, fetched)
         if plan.errors and not plan.changes:
             raise ZtbotError("; ".join(plan.errors), "fix the file so it parses, or report a bug with it")
-        reason = "opted out" if plan.opted_out else ("" if plan.changes else _nothing_reason(plan))
-        if reason:
-            return self._record_plan(st, info, base, plan, skip=reason)
-        if self.dry_run:
-            return self._record_plan(st, info, base, plan, outcome=self._dry_run(info, plan))
-        may_open = len(self.report.actions.get("opened", [])) < self.config.limits.new_prs_per_run
-        outcome = sync(self.hub, self.config, info, plan, st, may_open)
-        text = self._record_plan(st, info, base, plan, outcome=outcome)
+        st.head_oid, st.findings_digest, st.skipped = base, plan.findings_digest, ""
+        st.config_digest = config_digest(self.config, allowed)
+        st.opted_out = bool(plan.opted_out)
+        if plan.opted_out:
+            decision = self._opt_out(info, st)
+        elif not plan.changes:
+            decision = self._nothing(info, st, plan)
+        elif self.dry_run:
+            decision = self._record_outcome(info, self._dry_run(info, plan), plan)
+        else:
+            decision = self._sync(info, st, plan)
+        self._posture(info, fetched, plan, st)
+        return decision
+
+    def _note_plan(self, plan: RepoPlan, fetched: RepoFiles) -> None:
+        self.audit.write(plan.repo, "scanned", f"{len(fetched.files)} file(s) read; transforms: "
+                         f"{names(plan.transforms)}", base_sha=plan.base_sha, content_hash=plan.content_hash)
+        if plan.settings_error:
+            self.report.warnings[plan.repo] = plan.settings_error
+            self.audit.write(plan.repo, "repo-config-error", plan.settings_error, file=REPO_CONFIG)
+        self.audit.findings(plan)
+
+    def _sync(self, info: RepoInfo, st: RepoState, plan: RepoPlan) -> Decision:
+        may_open = self.remaining > 0
+        outcome = sync(self.hub, self.config, info, plan, st, may_open, self.now(),
+                       deferred="" if may_open else self._cap_reason())
+        if outcome.action == "opened":
+            self.remaining -= 1
+            self.opened_this_run += 1
+            self.state.opened_at.append(self._stamp())
         if outcome.action == "deferred":
             st.head_oid = ""  # not done: the next run must read it again
-        return text
+            st.waiting_since = st.waiting_since or self._stamp()
+        else:
+            st.waiting_since = ""
+        return self._record_outcome(info, outcome, plan)
 
-    def _record_plan(self, st: RepoState, info: RepoInfo, base: str, plan: RepoPlan, skip: str = "",
-                     outcome: Outcome | None = None) -> str:
-        st.head_oid, st.findings_digest, st.config_digest, st.skipped = base, plan.findings_digest, self.digest, skip
-        if skip:
-            self.report.skipped[skip].append(info.full_name)
-            return f"skipped ({skip})"
-        assert outcome is not None
-        return self._record_outcome(info, outcome)
+    def _opt_out(self, info: RepoInfo, st: RepoState) -> Decision:
+        self.report.skipped["opted out"].append(info.full_name)
+        if self.dry_run or not st.pr_open:
+            st.skipped = "opted out"
+            return Decision("opted-out", "skipped (opted out)")
+        outcome = close_for_opt_out(self.hub, self.config, info, st)
+        st.skipped = "opted out"
+        return Decision("opted-out", f"opted out: {outcome.detail}", outcome.url)
 
-    def _record_outcome(self, info: RepoInfo, outcome: Outcome) -> str:
+    def _nothing(self, info: RepoInfo, st: RepoState, plan: RepoPlan) -> Decision:
+        reason = _nothing_reason(plan)
+        st.skipped = reason
+        self.report.skipped[reason].append(info.full_name)
+        if st.pr_open and not self.dry_run:
+            self._refresh_pull(info, st)  # e.g. merged: its changes are on the default branch now
+        return Decision("skipped", f"skipped ({reason})", st.pr_url)
+
+    def _record_outcome(self, info: RepoInfo, outcome: Outcome, plan: RepoPlan | None = None) -> Decision:
         self.report.actions[outcome.action].append(info.full_name)
         self.report.outcomes[info.full_name] = outcome
-        return f"{outcome.action}: {outcome.detail}" + (f" {outcome.url}" if outcome.url else "")
+        text = f"{outcome.action}: {outcome.detail}" + (f" {outcome.url}" if outcome.url else "")
+        return Decision(AUDIT_ACTIONS.get(outcome.action, outcome.action), text, outcome.url,
+                        plan.content_hash if plan else "")
 
-    def _recheck(self, info: RepoInfo, st: RepoState) -> str:
+    def _recheck(self, info: RepoInfo, st: RepoState) -> Decision:
         """An unmoved repository: only its open PR's state is refreshed (one read)."""
         self.report.not_moved += 1
-        if not st.pr_open:
-            return "unchanged since the last run"
-        pull = self.hub.find_pull(info.full_name, self.config.pr.branch)
-        if pull is None or pull.state == "open":
-            return "unchanged since the last run"
-        st.pr_state = "merged" if pull.merged else "closed"
-        return self._record_outcome(info, Outcome("closed" if not pull.merged else "merged",
-                                                  f"PR #{pull.number} was {st.pr_state}", pull.html_url))
+        outcome = self._refresh_pull(info, st) if st.pr_open else None
+        if outcome is None:
+            return Decision("unchanged", "unchanged since the last run", st.pr_url)
+        return self._record_outcome(info, outcome)
 
+    def _refresh_pull(self, info: RepoInfo, st: RepoState) -> Outcome | None:
+        """The PR the state calls open was merged or closed since: remember it (and comment once if closed)."""
+        pull = current_pull(self.hub, self.config, info, st)
+        if pull is None or pull.state == "open":
+            return None
+        st.pr_state = "merged" if pull.merged else "closed"
+        if pull.merged:
+            st.merged_at = self._stamp()
+            st.head_oid = ""  # read it again next time: the secret inventory wants the merged files
+            return Outcome("merged", f"PR #{pull.number} was merged", pull.html_url)
+        note_closed(self.hub, self.config, info, st, pull, self.now())
+        return Outcome("closed", f"PR #{pull.number} was closed unmerged", pull.html_url)
+
+    # -- posture: findings, branch protection, secrets ---------------------------------------------------
+    def _posture(self, info: RepoInfo, fetched: RepoFiles, plan: RepoPlan, st: RepoState) -> None:
+        report = RepoReport(info.full_name, plan.results)
+        st.credentials, st.jobs_without_permissions = dict(report.credentials()), report.jobs_without_permissions()
+        if self.dry_run or plan.opted_out:
+            return
+        bp = self.config.branch_protection
+        if bp.report or bp.enforce:
+            self._protection(info, plan.default_branch, st)
+        self._secrets(info, fetched, plan, st)
+
+    def _protection(self, info: RepoInfo, branch: str, st: RepoState) -> None:
+        st.reviews_required = reviews_required(self.hub, info.full_name, branch)
+        if not self.config.branch_protection.enforce:
+            return
+        done = enforce(self.hub, info.full_name, st.reviews_required)
+        if done.action == "created":
+            st.reviews_required = True
+        if done.action != "already-required":
+            self.audit.write(info.full_name, f"ruleset-{done.action}", done.detail)
+
+    def _secrets(self, info: RepoInfo, fetched: RepoFiles, plan: RepoPlan, st: RepoState) -> None:
+        inv = inventory.of_plan(plan, fetched.files)
+        if inv.migrated:
+            st.migrated_secrets = list(inv.migrated)
+        if st.pr_state != "merged" or not st.migrated_secrets:
+            return
+        ready = inventory.ready_to_delete(st.migrated_secrets, self.hub.secret_names(info.full_name),
+                                          inventory.referenced(fetched.files))
+        if ready != st.ready_to_delete:
+            self.audit.write(info.full_name, "secrets-ready-to-delete", names(ready))
+        st.ready_to_delete = ready
+
+    def _dashboard(self) -> None:
+        if not self.config.dashboard.repo or self.dry_run:
+            return
+        shard = f"{self.shard[0]}-of-{self.shard[1]}" if self.shard else ""
+        text = markdown(dashboard.reports(self.state), dashboard.title(self.config, shard))
+        try:
+            done = dashboard.publish(self.hub, self.config, text, shard)
+        except GitHubError as err:
+            self.report.failures[self.config.dashboard.repo] = f"dashboard: {err}"
+            self.audit.write(self.config.dashboard.repo, "failed", f"dashboard: {err}")
+            return
+        self.report.dashboard = done.url
+        self.audit.write(self.config.dashboard.repo, f"dashboard-{done.action}", "posture report", pr_url=done.url)
+
+    # -- dry run -------------------------------------------------------------------------------------------
     def _dry_run(self, info: RepoInfo, plan: RepoPlan) -> Outcome:
         """Write what the PR would be; reads tell whether it would be opened or updated, nothing is written."""
         folder = self._write_dry_run(plan)
-        pull = self.hub.find_pull(info.full_name, self.config.pr.branch)
+        st = self.state.repo(info.full_name)
+        pull = current_pull(self.hub, self.config, info, st)
         if pull is not None and pull.state == "closed" and not pull.merged:
-            return Outcome("closed", f"PR #{pull.number} was closed unmerged; would not reopen", pull.html_url)
+            said_no = (prbody.parse_metadata(pull.body) or {}).get("content_hash", "")
+            seen = st.closed_at if st.closed_pr == pull.number else self._stamp()
+            refused = refusal(self.config, replace(st, closed_hashes=[*st.closed_hashes, said_no], closed_at=seen),
+                              plan, self.now())
+            if refused:
+                return Outcome("closed", f"PR #{pull.number} was closed unmerged; {refused}", pull.html_url)
         if pull is not None and pull.state == "open":
             same = (prbody.parse_metadata(pull.body) or {}).get("content_hash") == plan.content_hash
             return Outcome("unchanged" if same else "would-update", f"PR #{pull.number}; see {folder}", pull.html_url)
@@ -213,28 +417,17 @@ class Runner:
         (folder / "changes.diff").write_text(unified_diff(plan.changes), encoding="utf-8")
         return folder
 
-    def _save(self, info: RepoInfo, what: str) -> None:
-        if self.dry_run:
-            return  # a dry run must not make the next real run think it already handled these heads
-        state.save(self.state, self.config.paths.state)
-        _audit(self.config.paths.audit, info.full_name, what)
-
 
 def _nothing_reason(plan: RepoPlan) -> str:
     return "no findings" if not plan.evidence else "nothing fixable"
 
 
-def _audit(path: str, repo: str, what: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    entry = {"time": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "repo": repo,
-             "outcome": redact(what)}
-    with target.open("a", encoding="utf-8") as out:
-        out.write(json.dumps(entry) + "\n")
-
-
-def run(config: Config, hub: Scanner, dry_run: bool = False, stream: TextIO = sys.stderr) -> RunReport:
-    return Runner(config, hub, dry_run, stream).run()
+def run(config: Config, hub: Scanner, dry_run: bool = False, stream: TextIO = sys.stderr, now: Now | None = None,
+        shard: tuple[int, int] | None = None, reset: list[str] | None = None) -> RunReport:
+    runner = Runner(config, hub, dry_run, stream, now, shard)
+    if reset:
+        runner.reset(reset)
+    return runner.run()
 
 
 class BotHub:
@@ -248,6 +441,13 @@ class BotHub:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)
+
+    def secrets(self) -> list[str]:
+        auth = self.client.transport.github.requester.auth
+        try:
+            return [auth.token] if auth is not None else []
+        except Exception:  # an App whose installation token cannot be minted now: nothing to scrub yet
+            return []
 
     def git_remote(self, repo: str) -> tuple[str, str]:
         # The client's own auth object: for a GitHub App it renews the installation token when due.

@@ -10,17 +10,18 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot import repoconf
 from bot.config import Config
+from bot.repoconf import RepoSettings
 from bot.runner import FileResult, run_file
 from transforms.base import Context, Finding, Transform
-from transforms.registry import TRANSFORMS
+from transforms.registry import TRANSFORMS, select
 
-REPO_CONFIG = ".github/ztbot.toml"
+REPO_CONFIG = repoconf.PATH
 ACTION_NAMES = ("action.yml", "action.yaml")
 
 
@@ -50,6 +51,12 @@ class RepoPlan:
     needs_setup: list[str] = field(default_factory=list)  # applied transform ids with safe = False
     errors: list[str] = field(default_factory=list)
     opted_out: str = ""  # why `.github/ztbot.toml` turned the bot off (empty = it did not)
+    settings: RepoSettings = field(default_factory=RepoSettings)  # the repo's own file, as honoured
+    settings_error: str = ""  # a broken repo file: reported, and ignored (never read as an opt-out)
+    ignored_paths: list[str] = field(default_factory=list)  # left untouched by the repo's `ignore_paths`
+    ignored: list[Evidence] = field(default_factory=list)  # findings silenced by inline `# ztbot: ignore`
+    results: list[FileResult] = field(default_factory=list)  # per file, for the posture report
+    transforms: list[str] = field(default_factory=list)  # ids that ran here (org, wave and repo choices)
     content_hash: str = ""
     findings_digest: str = ""
 
@@ -69,25 +76,15 @@ def target_files(files: Mapping[str, str]) -> list[str]:
 
 
 def enabled_transforms(config: Config) -> dict[str, Transform]:
-    chosen = config.transforms.enabled or list(TRANSFORMS)
-    return {tid: t for tid, t in TRANSFORMS.items() if tid in chosen}
+    """`transforms.enabled`, or every transform that is on by default (opt-in ones stay off)."""
+    return select(config.transforms.enabled or None)
 
 
-def repo_overrides(files: Mapping[str, str], transforms: dict[str, Transform]) -> tuple[dict[str, Transform], str]:
-    """Apply `.github/ztbot.toml` (`enabled = false`, `disable = [ids]`); returns (transforms, opt-out reason)."""
-    text = files.get(REPO_CONFIG)
-    if text is None:
-        return transforms, ""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # A broken opt-out file must not be read as consent: leave the repo alone and say why.
-        return {}, f"{REPO_CONFIG} is not valid TOML ({exc})"
-    if raw.get("enabled") is False:
-        return {}, f"opted out ({REPO_CONFIG}: enabled = false)"
-    disabled = raw.get("disable", [])
-    kept = {tid: t for tid, t in transforms.items() if not (isinstance(disabled, list) and tid in disabled)}
-    return kept, ""
+def repo_settings(files: Mapping[str, str], repo: str, config: Config) -> RepoSettings:
+    """The repository's `.github/ztbot.toml`, or the defaults when the org does not allow overrides."""
+    if not config.transforms.allow_repo_overrides:
+        return RepoSettings()
+    return repoconf.parse(files.get(REPO_CONFIG), repo, list(TRANSFORMS))
 
 
 def transform_options(config: Config, transforms: Mapping[str, Transform], default_branch: str) -> dict[str, Any]:
@@ -96,29 +93,41 @@ def transform_options(config: Config, transforms: Mapping[str, Transform], defau
 
 
 def plan_repo(full_name: str, default_branch: str, base_sha: str, files: Mapping[str, str],
-              config: Config) -> RepoPlan:
+              config: Config, allowed: Iterable[str] | None = None) -> RepoPlan:
+    """`allowed`: the transform ids the rollout lets into this repository today (None = every enabled one)."""
     plan = RepoPlan(full_name, default_branch, base_sha)
-    transforms = enabled_transforms(config)
-    if config.transforms.allow_repo_overrides:
-        transforms, plan.opted_out = repo_overrides(files, transforms)
-    if plan.opted_out:
+    settings = repo_settings(files, full_name, config)
+    if settings.error:
+        plan.settings_error, settings = settings.error, RepoSettings()
+    plan.settings = settings
+    if not settings.enabled:
+        plan.opted_out = f"opted out ({REPO_CONFIG}: enabled = false)"
         return plan
+    keep = set(TRANSFORMS if allowed is None else allowed) - set(settings.disable)
+    transforms = {tid: t for tid, t in enabled_transforms(config).items() if tid in keep}
+    plan.transforms = list(transforms)
     options = transform_options(config, transforms, default_branch)
-    results = [_run_one(path, files, full_name, options, transforms) for path in target_files(files)]
+    targets = target_files(files)
+    plan.ignored_paths = [p for p in targets if settings.ignores(p)]
+    honour = config.transforms.allow_repo_overrides
+    results = [_run_one(path, files, full_name, options, transforms, honour) for path in targets
+               if path not in plan.ignored_paths]
     _collect(plan, results, transforms)
     return plan
 
 
 def _run_one(path: str, files: Mapping[str, str], repo: str, options: dict[str, Any],
-             transforms: dict[str, Transform]) -> FileResult:
+             transforms: dict[str, Transform], honour_ignores: bool) -> FileResult:
     ctx = Context(path, files.get, options, repo)
-    return run_file(files[path], ctx, transforms)
+    return run_file(files[path], ctx, transforms, honour_ignores=honour_ignores)
 
 
 def _collect(plan: RepoPlan, results: list[FileResult], transforms: dict[str, Transform]) -> None:
+    plan.results = results
     for r in results:
         plan.errors += r.errors
         plan.evidence += [Evidence(r.path, tid, f) for tid, f in r.findings]
+        plan.ignored += [Evidence(r.path, tid, f) for tid, f in r.ignored]
         if r.changed:
             plan.changes.append(FileChange(r.path, r.before, r.after, tuple(r.applied)))
     applied = plan.applied
@@ -151,10 +160,13 @@ def unified_diff(changes: list[FileChange]) -> str:
     return "".join(out)
 
 
-def config_digest(config: Config) -> str:
-    """What, besides the repository's own files, decides the plan: a change here means re-plan everywhere."""
+def config_digest(config: Config, allowed: Iterable[str] | None = None) -> str:
+    """What, besides the repository's own files, decides the plan: a change here means re-plan.
+
+    `allowed` (the rollout's choice for one repository) is part of it: a wave opening is a reason to re-plan.
+    """
     from bot import __version__
 
     key = [__version__, list(enabled_transforms(config)), config.transforms.options,
-           config.transforms.allow_repo_overrides]
+           config.transforms.allow_repo_overrides, None if allowed is None else sorted(allowed)]
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()

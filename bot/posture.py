@@ -35,13 +35,20 @@ class RepoReport:
     secrets_before: tuple[str, ...] = ()
     secrets_after: tuple[str, ...] = ()
     ready_to_delete: tuple[str, ...] = ()
+    # Counts remembered from an earlier run (the state file), for repositories not read again this time.
+    credential_counts: dict[str, int] | None = None
+    missing_permissions: int | None = None
 
     def credentials(self) -> Counter[str]:
         """Static-credential findings by provider."""
+        if self.credential_counts is not None:
+            return Counter(self.credential_counts)
         return Counter(PROVIDERS[t] for r in self.results for t, f in r.findings
                        if t in PROVIDERS and f.rule.startswith(t))
 
     def jobs_without_permissions(self) -> int:
+        if self.missing_permissions is not None:
+            return self.missing_permissions
         return sum(1 for r in self.results for _, f in r.findings if f.rule in MISSING_PERMISSIONS)
 
 

@@ -60,3 +60,23 @@ def queue_order(candidates: Iterable[str], waiting_since: Mapping[str, str]) -> 
     """Longest-waiting first; never-queued repositories after them; ties by stable hash."""
     far = "9999-12-31T00:00:00"
     return sorted(candidates, key=lambda r: (waiting_since.get(r, far), bucket(r), r))
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` (1 <= K <= N) as given to `--shard`; ValueError otherwise."""
+    k_text, sep, n_text = text.partition("/")
+    if not sep or not k_text.strip().isdigit() or not n_text.strip().isdigit():
+        raise ValueError(f"expected K/N (e.g. 2/4), got {text!r}")
+    k, n = int(k_text), int(n_text)
+    if not 1 <= k <= n:
+        raise ValueError(f"expected 1 <= K <= N, got {text!r}")
+    return k, n
+
+
+def in_shard(full_name: str, shard: tuple[int, int] | None) -> bool:
+    """Stable partition by sha256 of the lower-cased name: every repository is in exactly one shard."""
+    if shard is None:
+        return True
+    k, n = shard
+    digest = hashlib.sha256(full_name.lower().encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % n == k - 1

@@ -5,6 +5,7 @@
     pull = client.create_pull("acme/app", title, body, head="ztbot/zero-trust", base="main")
 """
 
+from bot.github.admin import IssueInfo, RepoAdmin
 from bot.github.auth import graphql_url, make_auth, token_from_env
 from bot.github.client import DEFAULT_BATCH, GitHubClient, connect
 from bot.github.clock import Clock, FakeClock, SystemClock
@@ -24,7 +25,7 @@ from bot.github.transport import Transport
 
 __all__ = [
     "DEFAULT_BATCH", "AuthError", "Clock", "CommentInfo", "CommitAuthor", "FakeClock", "GitHubClient", "GitHubError",
-    "NotFound", "PullInfo", "RedactingFilter", "RepoFiles", "RepoInfo", "RequestCounts", "RetryPolicy", "ScanResult",
-    "Secret", "SystemClock", "Transport", "connect", "graphql_url", "install_redaction", "make_auth", "redact",
-    "token_from_env",
+    "IssueInfo", "NotFound", "PullInfo", "RedactingFilter", "RepoAdmin", "RepoFiles", "RepoInfo", "RequestCounts",
+    "RetryPolicy", "ScanResult", "Secret", "SystemClock", "Transport", "connect", "graphql_url", "install_redaction",
+    "make_auth", "redact", "token_from_env",
 ]

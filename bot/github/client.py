@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from github import Auth, Github
 
 from bot.config import GitHubConfig, LimitsConfig
+from bot.github.admin import RepoAdmin
 from bot.github.auth import graphql_url, make_auth
 from bot.github.clock import Clock, SystemClock
 from bot.github.models import RequestCounts
@@ -19,7 +20,7 @@ from bot.github.transport import Transport
 DEFAULT_BATCH = 25  # repositories per GraphQL file query: well under GitHub's node and time limits
 
 
-class GitHubClient(RepoScanner, PullRequests):
+class GitHubClient(RepoScanner, PullRequests, RepoAdmin):
     def __init__(self, transport: Transport, target: Target = "org", login: str = "",
                  batch_size: int = DEFAULT_BATCH) -> None:
         self.transport = transport

@@ -18,7 +18,7 @@ def test_demo_opens_the_prs_and_says_where_the_data_is(tmp_path: Path, monkeypat
     text = out.getvalue()
     assert text.count("(draft): ztbot: Zero Trust fixes") == 6 and "demo-org/release-bot #1: ztbot" in text
     assert "pull requests: 7 opened" in text and "skipped: 1 archived, 1 opted out" in text
-    assert "Second run with nothing changed: 8 requests, 0 writes" in text
+    assert "Second run with nothing changed: 9 requests, 0 writes" in text
     kept = tmp_path / "kept"
     assert (kept / "state.json").is_file() and (kept / "audit.jsonl").is_file()
     assert (kept / "dry-run" / "demo-org__payments-api" / "changes.diff").is_file()

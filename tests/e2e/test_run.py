@@ -123,8 +123,15 @@ def test_closed_pr_is_not_reopened(bot: Bot) -> None:
     report = bot.run()
     assert report.actions == {"closed": [f"{ORG}/release-bot"]}
     assert [p.state for p in bot.gh.pulls(ORG, "release-bot")] == ["closed"]
-    assert bot.writes(before) == []
+    assert bot.writes(before) == [f"POST /api/v3/repos/{ORG}/release-bot/issues/{number}/comments"]  # once
+    comment = bot.gh.comments(ORG, "release-bot", number)[0]
+    assert f"ztbot run --config {bot.config.source} --reset-repo {ORG}/release-bot" in comment
+    assert "cooldown_days" in comment
     assert state.load(bot.config.paths.state).repos[f"{ORG}/release-bot"].pr_state == "closed"
+    bot.gh.commit(ORG, "release-bot", {"CHANGELOG.md": "1.0\n"}, message="Changelog")
+    before = len(bot.gh.requests)
+    report = bot.run()
+    assert report.scanned == 1 and bot.writes(before) == []  # the comment is not repeated
 
 
 def test_closed_pr_is_noticed_without_refetching(bot: Bot) -> None:
