@@ -39,6 +39,7 @@ class Record:
     pr_url: str = ""
     base_sha: str = ""
     content_hash: str = ""
+    shard: str = ""  # "K/N" when the run was one shard of many
     time: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
 

@@ -1,4 +1,4 @@
-"""Command line: `ztbot scan|fix|transforms|explain ...`.
+"""Command line: `ztbot scan|fix|transforms|explain|run|audit|demo ...`.
 
 Exit codes: 0 ok; 1 findings/changes under --check, or some file failed, or an expected error;
 2 usage; 3 internal error; 130 interrupted.
@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bot import __version__
+from bot import config as config_mod
 from bot.checkout import Checkout, open_targets
 from bot.errors import UsageError, ZtbotError
 from bot.report import text_lines, to_json, to_sarif
@@ -34,9 +35,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="ztbot", description="Zero Trust for GitHub Actions workflows.")
     parser.add_argument("--version", action="version", version=f"ztbot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    scan = sub.add_parser("scan", help="report findings (read-only)")
-    scan.add_argument("paths", nargs="+", metavar="PATH")
-    scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    scan = sub.add_parser("scan", help="report findings (read-only): checkouts, or a whole org with --org")
+    scan.add_argument("paths", nargs="*", metavar="PATH")
+    scan.add_argument("--format", choices=("text", "json", "sarif", "markdown"), default="text",
+                      help="markdown: the org posture report (--org only)")
+    scan.add_argument("--org", metavar="ORG", help="scan every repository of ORG over the API (no PRs, no state)")
+    scan.add_argument("--config", metavar="FILE", help="with --org: the org config (API URL, auth, selection)")
+    scan.add_argument("--output", metavar="FILE", help="with --org: write the report to FILE")
+    scan.add_argument("--state", metavar="FILE", help="with --org: read PR states from this state file")
+    _shard(scan)
     _selection(scan)
     fix = sub.add_parser("fix", help="rewrite files in place (or show/check the changes)")
     fix.add_argument("paths", nargs="+", metavar="PATH")
@@ -50,9 +57,34 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="scan the org and open or update one PR per repository (the scheduled job)")
     run.add_argument("--config", required=True, metavar="FILE", help="the org config (ztbot.toml)")
     run.add_argument("--dry-run", action="store_true", help="write would-be PRs to paths.dry_run; no GitHub writes")
+    run.add_argument("--reset-repo", action="append", metavar="OWNER/NAME", default=[],
+                     help="forget the repo's closed PR, so its change may be proposed again (repeatable)")
+    _shard(run)
+    audit_cmd = sub.add_parser("audit", help="show the audit log (who changed what, when, why)")
+    source = audit_cmd.add_mutually_exclusive_group()
+    source.add_argument("--file", metavar="PATH", help="the audit log (default: paths.audit of --config)")
+    source.add_argument("--config", metavar="FILE", help="the org config naming the audit log")
+    audit_cmd.add_argument("--repo", default="", help="owner/name, or just the name")
+    audit_cmd.add_argument("--run", default="", metavar="ID", help="one run's records")
+    audit_cmd.add_argument("--transform", default="", metavar="ID")
+    audit_cmd.add_argument("--format", choices=("table", "json"), default="table")
     demo = sub.add_parser("demo", help="run the bot against a local stand-in GitHub with a sample org (offline)")
     demo.add_argument("--keep", metavar="DIR", help="keep the stand-in, state and logs in DIR (new or empty)")
     return parser
+
+
+def _shard(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--shard", type=_parse_shard, metavar="K/N",
+                        help="only the K-th of N stable partitions of the repositories (own state file per shard)")
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    from bot.rollout import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _selection(parser: argparse.ArgumentParser) -> None:
@@ -103,6 +135,13 @@ def display(path: Path) -> str:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    if args.org:
+        return cmd_scan_org(args)
+    if not args.paths:
+        raise UsageError("ztbot scan: give PATH... or --org ORG", "see `ztbot scan --help`")
+    if args.format == "markdown" or args.config or args.output or args.shard or args.state:
+        raise UsageError("ztbot scan: --format markdown, --config, --output, --state and --shard need --org",
+                         "see `ztbot scan --help`")
     results = _run(args, fix=False)
     totals = summary(results)
     if args.format == "json":
@@ -116,6 +155,50 @@ def cmd_scan(args: argparse.Namespace) -> int:
     print(f"ztbot scan: {totals['files']} files, {totals['findings']} findings "
           f"({totals['fixable']} fixable), {totals['failed']} failed", file=sys.stderr)
     return EXIT_FAIL if totals["failed"] else EXIT_OK
+
+
+def cmd_scan_org(args: argparse.Namespace) -> int:
+    from bot.orchestrate import open_hub
+    from bot.orgscan import render, scan_org
+
+    if args.paths:
+        raise UsageError("ztbot scan: PATH and --org exclude each other", "scan checkouts or an org, not both")
+    config = _org_config(args.config, args.org)
+    if args.only or args.disable:
+        config.transforms.enabled = list(_transforms(args))
+    result = scan_org(config, open_hub(config), args.shard, args.state)
+    text = render(result, args.format)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    totals = result.totals()
+    print(f"ztbot scan: {totals['repositories']} repositories, {totals['scanned']} scanned, {totals['findings']} "
+          f"findings, {totals['with_static_credentials']} with static credentials, {totals['failed']} failed"
+          + (f"; report in {args.output}" if args.output else ""), file=sys.stderr)
+    return EXIT_FAIL if result.failures else EXIT_OK
+
+
+def _org_config(path: str | None, org: str) -> config_mod.Config:
+    config = config_mod.load(path) if path else config_mod.Config()
+    config.github.name = org
+    if config.github.target == "installation":
+        config.github.target = "org"
+    return config
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    import json
+
+    from bot import audit
+
+    path = args.file or (config_mod.load(args.config).paths.audit if args.config else config_mod.PathsConfig().audit)
+    if not Path(path).exists():
+        raise ZtbotError(f"{path}: no audit log there", "pass --file PATH or --config FILE of the bot's run")
+    records = audit.select(audit.read(path), repo=args.repo, run=args.run, transform=args.transform)
+    print(json.dumps(records, indent=1) if args.format == "json" else audit.table(records))
+    print(f"ztbot audit: {len(records)} record(s) from {path}", file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
@@ -163,11 +246,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Imported here so that the offline commands (scan, fix) never load PyGithub and git.
-    from bot import config as config_mod
     from bot.orchestrate import open_hub, run
 
     config = config_mod.load(args.config)
-    report = run(config, open_hub(config), dry_run=args.dry_run)
+    report = run(config, open_hub(config), dry_run=args.dry_run, shard=args.shard, reset=args.reset_repo)
     for line in report.lines():
         print(f"ztbot run: {line}", file=sys.stderr)
     return EXIT_FAIL if report.failures else EXIT_OK
@@ -181,7 +263,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "scan": cmd_scan, "fix": cmd_fix, "transforms": cmd_transforms, "explain": cmd_explain,
-    "run": cmd_run, "demo": cmd_demo,
+    "run": cmd_run, "audit": cmd_audit, "demo": cmd_demo,
 }
 
 

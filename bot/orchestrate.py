@@ -139,11 +139,12 @@ class Runner:
         self.today = self.now().date()
         self.state_path = state.shard_path(config.paths.state, shard)
         self.state = state.load(self.state_path)
+        day_ago = self.now() - datetime.timedelta(days=1)  # only the last hour counts; a day is plenty
+        self.state.opened_at = [t for t in self.state.opened_at if datetime.datetime.fromisoformat(t) > day_ago]
         self.enabled = list(enabled_transforms(config))
         self.report = RunReport()
         self._allowed_cache: dict[str, list[str]] = {}
         self.opened_this_run = 0
-        self.remaining = self._budget()
         shard_text = f"{shard[0]}/{shard[1]}" if shard else ""
         log = None if dry_run else AuditLog(config.paths.audit, hub.secrets())
         self.audit = Recorder(log, str(uuid.uuid4()), hub.identity() if log else "", shard_text)
@@ -174,11 +175,13 @@ class Runner:
         self._dashboard()
         return self.report
 
-    def _budget(self) -> int:
-        now = self.now()
+    def _remaining(self) -> int:
+        """New PRs this run may still open; live, so PRs closed or merged earlier in this run free a slot."""
         opened = [datetime.datetime.fromisoformat(t) for t in self.state.opened_at]
         open_now = sum(st.pr_open for st in self.state.repos.values())
-        return Budget.compute(self.config, opened, open_now, now).remaining
+        budget = Budget.compute(self.config, opened, open_now, self.now()).remaining
+        # The per-hour and open-PR terms already count this run's PRs; the per-run term does not.
+        return min(budget, self.config.limits.new_prs_per_run - self.opened_this_run)
 
     def _cap_reason(self) -> str:
         """The cap that stopped a new PR, named by its config key."""
@@ -286,11 +289,10 @@ class Runner:
         self.audit.findings(plan)
 
     def _sync(self, info: RepoInfo, st: RepoState, plan: RepoPlan) -> Decision:
-        may_open = self.remaining > 0
+        may_open = self._remaining() > 0
         outcome = sync(self.hub, self.config, info, plan, st, may_open, self.now(),
                        deferred="" if may_open else self._cap_reason())
         if outcome.action == "opened":
-            self.remaining -= 1
             self.opened_this_run += 1
             self.state.opened_at.append(self._stamp())
         if outcome.action == "deferred":
@@ -313,8 +315,10 @@ class Runner:
         reason = _nothing_reason(plan)
         st.skipped = reason
         self.report.skipped[reason].append(info.full_name)
-        if st.pr_open and not self.dry_run:
-            self._refresh_pull(info, st)  # e.g. merged: its changes are on the default branch now
+        event = self._refresh_pull(info, st) if st.pr_open and not self.dry_run else None
+        if event is not None:  # e.g. merged: its changes are on the default branch now
+            done = self._record_outcome(info, event)
+            self.audit.write(info.full_name, done.action, done.text, pr_url=done.pr_url, base_sha=plan.base_sha)
         return Decision("skipped", f"skipped ({reason})", st.pr_url)
 
     def _record_outcome(self, info: RepoInfo, outcome: Outcome, plan: RepoPlan | None = None) -> Decision:

@@ -21,9 +21,7 @@ class Recorder:
         """One record; `log` None (a dry run) writes nothing."""
         if self.log is None:
             return
-        if self.shard:
-            reason = f"{reason} [shard {self.shard}]".strip()
-        self.log.write(Record(self.run_id, self.actor, repo, action, reason=reason, **fields))
+        self.log.write(Record(self.run_id, self.actor, repo, action, reason=reason, shard=self.shard, **fields))
 
     def findings(self, plan: RepoPlan) -> None:
         """One record per (file, transform): how many findings, which rules, how many fixable."""

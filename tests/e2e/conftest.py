@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,9 +33,11 @@ class Bot:
     config: config_mod.Config
     logs: list[str]  # every progress line and log record of every run, for the leak scan
 
-    def run(self, dry_run: bool = False) -> RunReport:
+    def run(self, dry_run: bool = False, **options: Any) -> RunReport:
+        """`options`: `run()`'s keywords (now, shard, reset)."""
         stream = io.StringIO()
-        report = run(self.config, open_hub(self.config, {TOKEN_ENV: self.token}), dry_run=dry_run, stream=stream)
+        report = run(self.config, open_hub(self.config, {TOKEN_ENV: self.token}), dry_run=dry_run, stream=stream,
+                     **options)
         self.logs.append(stream.getvalue())
         self.logs += report.lines()
         return report
