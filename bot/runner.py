@@ -69,6 +69,8 @@ def _one(tid: str, transform: Transform, doc: Doc, ctx: Context, result: FileRes
     options = ctx.options.get(tid, {}) if isinstance(ctx.options.get(tid), dict) else {}
     tctx = Context(ctx.path, ctx.read, options, ctx.repo)
     try:
+        if not _may_apply(transform, doc):
+            return doc
         findings = transform.detect(doc, tctx)
         if honour_ignores:
             findings, quiet = apply_ignores(doc, tid, findings)
@@ -86,6 +88,15 @@ def _one(tid: str, transform: Transform, doc: Doc, ctx: Context, result: FileRes
     except Exception as exc:
         _crashed(result, tid, exc)
     return doc
+
+
+def _may_apply(transform: Transform, doc: Doc) -> bool:
+    """A transform that declares `requires_text` cannot find anything in a file holding none of it."""
+    needles = getattr(transform, "requires_text", ())
+    if not needles:
+        return True
+    text = doc.derived("lowered", lambda d: d.text.lower())
+    return any(n in text for n in needles)
 
 
 def _crashed(result: FileResult, where: str, exc: Exception) -> FileResult:

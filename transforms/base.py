@@ -89,6 +89,8 @@ class Transform(Protocol):
     safe: bool  # True: merge as is; False: needs setup outside the repository first
     # Data paths the transform may change (dotted, `*` = any key/index); tests require the rest to stay equal.
     intended: tuple[str, ...]
+    # Optional `requires_text`: lowercase substrings, one of which must occur for detect() to find anything;
+    # the runner skips the transform otherwise (tests prove the findings are the same either way).
 
     def detect(self, doc: Doc, ctx: Context) -> list[Finding]: ...
 

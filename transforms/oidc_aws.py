@@ -40,6 +40,8 @@ SHA = re.compile(r"^[0-9a-f]{40}$")
 class OidcAws:
     id = ID
     summary = "Replace static AWS access keys with a short-lived role session obtained through GitHub OIDC."
+    # Only files mentioning one of these can match: configure-aws-credentials, AWS_* keys, ECR hosts.
+    requires_text = ("aws",)
     safe = False
     intended = ("env", "jobs.*.env", "jobs.*.steps", "jobs.*.permissions")
 

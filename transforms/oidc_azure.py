@@ -161,6 +161,8 @@ def setup_lines(findings: list[Finding]) -> list[str]:
 class OidcAzure:
     id = ID
     summary = "Replace azure/login service-principal secrets (`creds`) with OIDC workload identity federation."
+    # Only files mentioning one of these can match: every form is azure/login.
+    requires_text = ("azure",)
     safe = False
     intended = ("jobs.*.steps", "jobs.*.permissions", "runs.steps")
 

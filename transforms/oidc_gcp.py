@@ -231,6 +231,8 @@ def plans(doc: Doc, ctx: Context) -> tuple[list[Plan], list[Finding]]:
 class OidcGcp:
     id = ID
     summary = "Replace Google Cloud service-account keys with Workload Identity Federation."
+    # Only files mentioning one of these can match: auth/setup-gcloud, key inputs, key env names, _json_key logins.
+    requires_text = ("google", "gcloud", "gcp", "gke", "service_account", "_json_key")
     safe = False
     intended = ("jobs.*.steps", "jobs.*.permissions", "runs.steps")
 

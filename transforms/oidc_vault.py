@@ -144,6 +144,8 @@ def setup_lines(findings: list[Finding]) -> list[str]:
 class OidcVault:
     id = ID
     summary = "Log hashicorp/vault-action in with GitHub OIDC (JWT auth) instead of a Vault token or AppRole secret."
+    # Only files mentioning one of these can match: every form is hashicorp/vault-action.
+    requires_text = ("vault",)
     safe = False
     intended = ("jobs.*.steps", "jobs.*.permissions", "runs.steps")
 

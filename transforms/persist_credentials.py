@@ -94,6 +94,8 @@ def _written(node: Node | None, key: str) -> bool:
 class PersistCredentials:
     id = ID
     summary = "Stop `actions/checkout` from leaving its token in `.git/config` when no later step needs it."
+    # Only files mentioning one of these can match: only actions/checkout steps are changed.
+    requires_text = ("checkout",)
     safe = True
     intended = ("jobs.*.steps.*.with",)
 

@@ -85,6 +85,8 @@ def _token_ops(doc: Doc, job: Job, step: Step, var: pub.EnvVar | None, inline: s
 class PublishCrates:
     id = ID
     summary = "Publish crates with crates.io trusted publishing (OIDC) instead of a registry token secret."
+    # Only files mentioning one of these can match: cargo publish, CARGO_REGISTRY_TOKEN, crates-io actions.
+    requires_text = ("cargo", "crates")
     safe = False  # the crate must list this workflow as a trusted publisher on crates.io first
     intended = ("jobs.*.steps", "jobs.*.env", "jobs.*.permissions")
 

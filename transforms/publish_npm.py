@@ -124,6 +124,8 @@ def _ops(doc: Doc, job: Job, step: Step, site: pub.Site, var: pub.EnvVar, setup:
 class PublishNpm:
     id = ID
     summary = "Publish to npm with trusted publishing (OIDC) instead of an NPM_TOKEN secret."
+    # Only files mentioning one of these can match: npm publish, other clients' publish, NODE_AUTH_TOKEN.
+    requires_text = ("npm", "publish", "node_auth_token")
     safe = False  # the package must name this workflow as its trusted publisher on npmjs.com first
     intended = ("jobs.*.steps", "jobs.*.env", "jobs.*.permissions")
 

@@ -108,6 +108,8 @@ def _key_ops(step: Step, inline: set[str], vars_: list[pub.EnvVar], key: str, si
 class PublishNuget:
     id = ID
     summary = "Push to nuget.org with trusted publishing (OIDC) instead of an API key secret."
+    # Only files mentioning one of these can match: dotnet nuget push, NuGet/login.
+    requires_text = ("nuget",)
     safe = False  # a trusted publishing policy must exist on nuget.org first
     intended = ("jobs.*.steps", "jobs.*.env", "jobs.*.permissions")
 

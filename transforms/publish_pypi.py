@@ -304,6 +304,8 @@ def _match(doc: Doc, wf: Workflow, job: Job, step: Step, ctx: Context) -> pub.Si
 class PublishPypi:
     id = ID
     summary = "Publish to PyPI with trusted publishing (OIDC) instead of an API token."
+    # Only files mentioning one of these can match: gh-action-pypi-publish or twine.
+    requires_text = ("pypi", "twine")
     safe = False  # the PyPI project must list this workflow as a trusted publisher first
     intended = ("jobs.*.steps", "jobs.*.env", "jobs.*.permissions")
 

@@ -90,6 +90,8 @@ def _match(doc: Doc, wf: Workflow, job: Job, step: Step, ctx: Context) -> pub.Si
 class PublishRubygems:
     id = ID
     summary = "Push gems with RubyGems trusted publishing (OIDC) instead of an API key secret."
+    # Only files mentioning one of these can match: gem push, rubygems actions, GEM_HOST_API_KEY.
+    requires_text = ("gem",)
     safe = False  # the gem must list this workflow as a trusted publisher on rubygems.org first
     intended = ("jobs.*.steps", "jobs.*.env", "jobs.*.permissions")
 

@@ -237,17 +237,40 @@ def _commands(script: str) -> tuple[tuple[str, ...], ...] | None:
     return tuple(tuple(_unmask(w, masks) for w in cmd) for cmd in out if cmd)
 
 
+# Words made of bare text and whole '...' / "..." parts, and runs of shell punctuation.
+_WORDS = re.compile(r"""[;&|()]+|(?:[^\s;&|()'"]+|'[^']*'|"[^"]*")+""")
+_QUOTED = re.compile(r"'([^']*)'" + r'|"([^"]*)"')
+
+
 def _split_line(line: str) -> list[list[str]]:
-    lex = shlex.shlex(line, posix=True, punctuation_chars=";&|()")
-    lex.whitespace_split = True
-    lex.commenters = "#"
+    if "\\" not in line and "#" not in line and _balanced(line):
+        # No escapes or comments and closed quotes: shlex would split exactly here, at a fraction of the cost.
+        return _group([_QUOTED.sub(lambda m: m.group(1) if m.group(1) is not None else m.group(2), w)
+                       for w in _WORDS.findall(line)])
+    return _group(list(_shlex_tokens(line)))
+
+
+def _balanced(line: str) -> bool:
+    """Every quote closes before the line ends (a quoted part may hold the other quote character)."""
+    rest = _QUOTED.sub("", line)
+    return "'" not in rest and '"' not in rest
+
+
+def _group(tokens: list[str]) -> list[list[str]]:
     cmds: list[list[str]] = [[]]
-    for token in lex:
+    for token in tokens:
         if token in _SEPARATORS:
             cmds.append([])
         else:
             cmds[-1].append(token)
     return cmds
+
+
+def _shlex_tokens(line: str) -> shlex.shlex:
+    lex = shlex.shlex(line, posix=True, punctuation_chars=";&|()")
+    lex.whitespace_split = True
+    lex.commenters = "#"
+    return lex
 
 
 def _unmask(word: str, masks: list[str]) -> str:

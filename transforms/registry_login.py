@@ -181,7 +181,8 @@ def _finish(b: _Builder) -> Plan:
 def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> tuple[Plan | None, list[Finding]]:
     b = _Builder(doc, wf, job, ctx)
     notes: list[Finding] = []
-    b.plan.refused = oidc.refusal(wf, job) or ""
+    refused = oidc.refusal(wf, job) or ""
+    migratable = False  # a refusal matters only for a job that has a login we could have federated
     for step in job.steps:
         secrets = _secret_password(step)
         host = registry_of(wf, job, step) if secrets else ""
@@ -189,8 +190,12 @@ def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> tuple[Plan | Non
             continue
         if kind(host) == "other":
             notes.append(_no_federation(job, step, host))
-        elif not b.plan.refused:
+            continue
+        migratable = True
+        if not refused:
             b.step(step, host, secrets)
+    if refused and migratable:
+        b.plan.refused = refused
     if not b.plan.steps and not b.plan.refused:
         return None, notes
     b.plan.data.update(variables=b.values.variables, federated=b.federated)
@@ -238,6 +243,8 @@ def explain(findings: list[Finding]) -> str:
 class RegistryLogin:
     id = ID
     summary = "Log in to GAR/GCR, ACR and GHCR with short-lived credentials instead of stored registry passwords."
+    # Only files mentioning one of these can match: every form is docker/login-action.
+    requires_text = ("login",)
     safe = False
     intended = ("jobs.*.steps", "jobs.*.permissions", "runs.steps")
 

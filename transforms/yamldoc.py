@@ -163,7 +163,10 @@ def detect_newline(raw: str) -> str:
 
 def _line_starts(text: str) -> list[int]:
     starts = [0]
-    starts.extend(i + 1 for i, ch in enumerate(text) if ch == "\n")
+    at = text.find("\n")
+    while at != -1:
+        starts.append(at + 1)
+        at = text.find("\n", at + 1)
     if starts[-1] == len(text):
         starts.pop()
     return starts

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from importlib import resources
+from pathlib import Path
 
 
 def doc(transform_id: str) -> str | None:
     name = f"{transform_id}.md"
-    target = resources.files(__package__).joinpath(name)
+    target = Path(__file__).resolve().parent / name
     return target.read_text(encoding="utf-8") if target.is_file() else None
