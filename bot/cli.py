@@ -166,7 +166,11 @@ def cmd_scan_org(args: argparse.Namespace) -> int:
     config = _org_config(args.config, args.org)
     if args.only or args.disable:
         config.transforms.enabled = list(_transforms(args))
-    result = scan_org(config, open_hub(config), args.shard, args.state)
+    from bot.state import shard_path
+
+    # PR states come from the bot's state file: the one named, or the config's (this shard's) when it exists.
+    state_file = args.state or (str(shard_path(config.paths.state, args.shard)) if args.config else None)
+    result = scan_org(config, open_hub(config), args.shard, state_file)
     text = render(result, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

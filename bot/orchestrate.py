@@ -8,113 +8,33 @@ interrupted run loses nothing it already did.
 from __future__ import annotations
 
 import datetime
-import fnmatch
 import sys
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol, TextIO
-from urllib.parse import urlsplit
+from typing import TextIO
 
 from bot import dashboard, inventory, prbody, state
 from bot.audit import AuditLog
 from bot.config import Config, check
-from bot.dashboard import DashboardHub
 from bot.errors import ZtbotError
-from bot.github import GitHubClient, GitHubError, connect
+from bot.github import GitHubError
 from bot.github.models import RepoFiles, RepoInfo
 from bot.github.redact import redact
-from bot.github.scan import ScanResult
+from bot.hub import BotHub, Scanner, clone_url, open_hub
 from bot.plan import REPO_CONFIG, RepoPlan, config_digest, enabled_transforms, plan_repo, unified_diff
 from bot.posture import RepoReport, markdown
-from bot.protection import ProtectionHub, enforce, reviews_required
-from bot.prsync import Hub, Outcome, close_for_opt_out, current_pull, note_closed, refusal, sync
+from bot.protection import enforce, reviews_required
+from bot.prsync import Outcome, close_for_opt_out, current_pull, note_closed, refusal, sync
 from bot.rollout import Budget, in_shard, queue_order, transforms_for
 from bot.runaudit import Recorder, names
+from bot.runview import Progress, RunReport, skip_reason
 from bot.state import RepoState
 from transforms.registry import TRANSFORMS
 
 Now = Callable[[], datetime.datetime]
-
-
-class Scanner(Hub, ProtectionHub, DashboardHub, Protocol):
-    def scan(self, known: Mapping[str, str] | None = None, want: Callable[[RepoInfo], bool] | None = None,
-             with_topics: bool = False) -> ScanResult: ...
-
-    def identity(self) -> str: ...
-
-    def secret_names(self, repo: str) -> list[str]: ...
-
-    def secrets(self) -> list[str]:
-        """Values the audit log must never hold (the token)."""
-        ...
-
-
-@dataclass
-class RunReport:
-    repos: int = 0  # repositories the listing returned
-    scanned: int = 0  # fetched and planned this run
-    not_moved: int = 0  # default branch unchanged since the last run: not fetched again
-    skipped: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # reason -> repos
-    actions: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # opened/updated/... -> repos
-    failures: dict[str, str] = field(default_factory=dict)  # repo -> reason
-    warnings: dict[str, str] = field(default_factory=dict)  # repo -> e.g. a broken .github/ztbot.toml
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-    dashboard: str = ""  # URL of the dashboard issue, when one was published
-
-    def lines(self) -> list[str]:
-        acts = ", ".join(f"{len(v)} {k}" for k, v in sorted(self.actions.items())) or "none"
-        skips = ", ".join(f"{len(v)} {k}" for k, v in sorted(self.skipped.items())) or "none"
-        out = [f"repositories: {self.repos} listed, {self.scanned} scanned, {self.not_moved} unchanged since "
-               "the last run", f"pull requests: {acts}", f"skipped: {skips}"]
-        out += [f"warning: {repo}: {text.removeprefix(repo + ': ')}" for repo, text in sorted(self.warnings.items())]
-        out += [f"failed: {repo}: {reason.splitlines()[0].removeprefix(repo + ': ')}"
-                for repo, reason in sorted(self.failures.items())]
-        out += [f"dashboard: {self.dashboard}"] if self.dashboard else []
-        return out
-
-
-class Progress:
-    """A bar on a terminal; plain lines otherwise (CI logs keep every repository's outcome)."""
-
-    def __init__(self, total: int, stream: TextIO, prefix: str = "ztbot run") -> None:
-        self.total, self.done, self.stream, self.prefix = total, 0, stream, prefix
-        self.tty = stream.isatty()
-
-    def step(self, repo: str, what: str) -> None:
-        self.done += 1
-        if not self.tty:
-            print(f"{self.prefix}: [{self.done}/{self.total}] {repo}: {what}", file=self.stream)
-            return
-        filled = int(30 * self.done / max(self.total, 1))
-        self.stream.write(f"\r[{'#' * filled}{'.' * (30 - filled)}] {self.done}/{self.total} {repo[:40]:<40}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty and self.total:
-            self.stream.write("\n")
-
-
-def skip_reason(info: RepoInfo, config: Config) -> str:
-    """Why the bot leaves a repository alone before reading it (empty = it does not)."""
-    sel = config.select
-    checks: list[tuple[bool, str]] = [
-        (not _included(info, config), "excluded"),
-        (info.archived, "archived"),  # read-only on GitHub: a PR is impossible
-        (info.fork and not sel.forks, "fork"),
-        (info.empty or not info.default_branch, "empty"),
-        (bool(sel.topics) and not set(sel.topics) & set(info.topics), "excluded"),
-        (sel.visibility != "all" and info.visibility != sel.visibility, "excluded"),
-    ]
-    return next((reason for hit, reason in checks if hit), "")
-
-
-def _included(info: RepoInfo, config: Config) -> bool:
-    def match(globs: list[str]) -> bool:
-        return any(fnmatch.fnmatchcase(n, g) for g in globs for n in (info.name, info.full_name))
-    return match(config.select.include) and not match(config.select.exclude)
+__all__ = ["BotHub", "Progress", "RunReport", "Runner", "Scanner", "clone_url", "open_hub", "run", "skip_reason"]
 
 
 @dataclass(frozen=True)
@@ -131,10 +51,11 @@ AUDIT_ACTIONS = {"opened": "opened-pr", "updated": "updated-pr", "closed": "clos
 
 
 class Runner:
-    def __init__(self, config: Config, hub: Scanner, dry_run: bool = False, stream: TextIO = sys.stderr,
+    def __init__(self, config: Config, hub: Scanner, dry_run: bool = False, stream: TextIO | None = None,
                  now: Now | None = None, shard: tuple[int, int] | None = None) -> None:
         check(config, list(TRANSFORMS))
-        self.config, self.hub, self.dry_run, self.stream, self.shard = config, hub, dry_run, stream, shard
+        self.config, self.hub, self.dry_run, self.shard = config, hub, dry_run, shard
+        self.stream = stream or sys.stderr  # looked up now: tests and callers may have replaced it
         self.now = now or (lambda: datetime.datetime.now(datetime.UTC))
         self.today = self.now().date()
         self.state_path = state.shard_path(config.paths.state, shard)
@@ -426,52 +347,9 @@ def _nothing_reason(plan: RepoPlan) -> str:
     return "no findings" if not plan.evidence else "nothing fixable"
 
 
-def run(config: Config, hub: Scanner, dry_run: bool = False, stream: TextIO = sys.stderr, now: Now | None = None,
+def run(config: Config, hub: Scanner, dry_run: bool = False, stream: TextIO | None = None, now: Now | None = None,
         shard: tuple[int, int] | None = None, reset: list[str] | None = None) -> RunReport:
     runner = Runner(config, hub, dry_run, stream, now, shard)
     if reset:
         runner.reset(reset)
     return runner.run()
-
-
-class BotHub:
-    """`GitHubClient` plus what `bot/github` does not offer yet: the git remote and its credentials.
-
-    Everything else is delegated unchanged; drop this adapter once the client grows `git_remote`.
-    """
-
-    def __init__(self, client: GitHubClient, base_url: str) -> None:
-        self.client, self.base_url = client, base_url
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
-
-    def secrets(self) -> list[str]:
-        auth = self.client.transport.github.requester.auth
-        try:
-            return [auth.token] if auth is not None else []
-        except Exception:  # an App whose installation token cannot be minted now: nothing to scrub yet
-            return []
-
-    def git_remote(self, repo: str) -> tuple[str, str]:
-        # The client's own auth object: for a GitHub App it renews the installation token when due.
-        auth = self.client.transport.github.requester.auth
-        if auth is None:
-            raise ZtbotError("no GitHub credentials to push with", "set the token or configure [github] auth = \"app\"")
-        return clone_url(self.base_url, repo), auth.token
-
-
-def clone_url(base_url: str, repo: str) -> str:
-    """github.com: https://github.com/o/r.git; GitHub Enterprise Server: https://HOST/o/r.git."""
-    parts = urlsplit(base_url.rstrip("/"))
-    if parts.netloc == "api.github.com":
-        return f"https://github.com/{repo}.git"
-    path = parts.path.removesuffix("/api/v3")
-    return f"{parts.scheme}://{parts.netloc}{path}/{repo}.git"
-
-
-def open_hub(config: Config, env: Mapping[str, str] | None = None) -> BotHub:
-    """The GitHub client for `config` (credentials from `env`, default: the process environment)."""
-    client = connect(config.github, config.limits, env=env)
-    return BotHub(client, config.github.base_url)
-

@@ -51,8 +51,9 @@ class OrgScan:
 
 
 def scan_org(config: Config, hub: OrgHub, shard: tuple[int, int] | None = None, state_file: str | None = None,
-             stream: TextIO = sys.stderr) -> OrgScan:
+             stream: TextIO | None = None) -> OrgScan:
     check(config, list(TRANSFORMS))
+    stream = stream or sys.stderr  # looked up now: tests and callers may have replaced it
     saved = state.load(state_file) if state_file and Path(state_file).exists() else State()
     out = OrgScan()
 
