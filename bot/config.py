@@ -165,7 +165,7 @@ def _build(cls: type[Any], raw: Any, source: str, where: str) -> Any:
 
 def _value(kind: Any, value: Any, source: str, where: str) -> Any:
     origin = typing.get_origin(kind)
-    if dataclasses.is_dataclass(kind):
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
         return _build(kind, value, source, where)
     if origin in (types.UnionType, typing.Union):
         options = [a for a in typing.get_args(kind) if a is not type(None)]

@@ -54,7 +54,7 @@ def _settings(raw: dict[str, Any], known_ids: list[str]) -> RepoSettings:
     unknown = [t for t in lists["disable"] if t not in known_ids]
     if unknown:
         raise ValueError(f"disable: unknown transform `{unknown[0]}` (see `ztbot transforms`)")
-    return RepoSettings(enabled, **lists)
+    return RepoSettings(enabled, lists["disable"], lists["ignore_paths"], lists["reviewers"], lists["labels"])
 
 
 def _strings(raw: dict[str, Any], key: str) -> tuple[str, ...]:

@@ -84,13 +84,26 @@ class Context:
 
 
 class Transform(Protocol):
-    id: str
-    summary: str
-    safe: bool  # True: merge as is; False: needs setup outside the repository first
-    # Data paths the transform may change (dotted, `*` = any key/index); tests require the rest to stay equal.
-    intended: tuple[str, ...]
+    # Read-only members (properties) so plain class attributes such as `intended = ("a", "b")` conform.
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    @property
+    def safe(self) -> bool:
+        """True: merge as is; False: needs setup outside the repository first."""
+        ...
+
+    @property
+    def intended(self) -> tuple[str, ...]:
+        """Data paths the transform may change (dotted, `*` = any key/index); the rest must stay equal."""
+        ...
+
     # Optional `requires_text`: lowercase substrings, one of which must occur for detect() to find anything;
     # the runner skips the transform otherwise (tests prove the findings are the same either way).
+    # Optional `default_enabled = False`: an opt-in transform, run only when named.
 
     def detect(self, doc: Doc, ctx: Context) -> list[Finding]: ...
 

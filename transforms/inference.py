@@ -95,7 +95,7 @@ def _job(wf: Workflow, job: Job, ctx: Context, depth: int, seen: frozenset[str])
         return _reusable(call.raw, ctx, depth, seen, job.id)
     container = job.data.get("container")
     # `container.env` is the environment of every `run:` step inside the job's container.
-    inner = container.get("env") if isinstance(container, dict) and isinstance(container.get("env"), dict) else {}
+    inner = container["env"] if isinstance(container, dict) and isinstance(container.get("env"), dict) else {}
     env = {**wf.env, **job.env, **inner}
     shell = job.shell or wf.shell
     total = _registry_pulls(job)
@@ -206,7 +206,7 @@ def _local_action(raw: str, with_: Mapping[str, str], token_in_env: bool, ctx: C
 def _composite(raw: str, doc: Any, with_: Mapping[str, str], token_in_env: bool, ctx: Context, depth: int,
                seen: frozenset[str], token_exprs: frozenset[str]) -> Analysis:
     data = doc.data if isinstance(doc.data, dict) else {}
-    inputs = data.get("inputs") if isinstance(data.get("inputs"), dict) else {}
+    inputs: dict[str, Any] = data["inputs"] if isinstance(data.get("inputs"), dict) else {}
     carrying = frozenset(
         f"inputs.{name}".lower()
         for name, spec in inputs.items()

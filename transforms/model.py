@@ -137,7 +137,7 @@ class Workflow:
 
     @property
     def triggers(self) -> dict[str, Any]:
-        on = self.data.get("on", self.data.get(True))  # YAML 1.1 readers turn `on` into True
+        on = self.data.get("on", self.data.get(True))  # type: ignore[call-overload]  # YAML 1.1 readers: `on` -> True
         if isinstance(on, str):
             return {on: None}
         if isinstance(on, list):
@@ -192,7 +192,8 @@ def _load_workflow(doc: Doc) -> Workflow | None:
     jobs_data = data.get("jobs")
     if not isinstance(jobs_data, dict):
         return None
-    job_nodes = {str(k.value): (k, v) for k, v in pairs(child(doc.root, "jobs"))}
+    jobs_node = child(doc.root, "jobs")
+    job_nodes = {str(k.value): (k, v) for k, v in pairs(jobs_node)} if jobs_node is not None else {}
     jobs = []
     for jid, j in jobs_data.items():
         if isinstance(j, dict):

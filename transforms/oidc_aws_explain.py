@@ -32,7 +32,7 @@ def subjects(wf: Workflow, job: Job, ctx: Context) -> list[str]:
         return [f"repo:{repo}:environment:{'*' if '${{' in env else env}"]
     triggers = wf.triggers
     tails: list[str] = []
-    push = triggers.get("push") if isinstance(triggers.get("push"), dict) else {}
+    push: dict[str, Any] = triggers["push"] if isinstance(triggers.get("push"), dict) else {}
     tails += [f"ref:refs/heads/{b}" for b in _list(push.get("branches"))]
     tails += [f"ref:refs/tags/{t}" for t in _list(push.get("tags"))]
     if "release" in triggers or "create" in triggers:

@@ -77,8 +77,12 @@ class Plan:
     run_fixes: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # step -> (old line, new line)
 
     @property
+    def sites(self) -> list[EnvSite | StepSite]:
+        return [*self.env_sites, *self.step_sites]
+
+    @property
     def secrets(self) -> set[str]:
-        return {s for site in [*self.env_sites, *self.step_sites] for s in site.secrets}
+        return {s for site in self.sites for s in site.secrets}
 
     @property
     def removed(self) -> set[Path]:
@@ -87,7 +91,7 @@ class Plan:
 
     @property
     def labels(self) -> list[str]:
-        return [s.label for s in [*self.env_sites, *self.step_sites]]
+        return [s.label for s in self.sites]
 
     @property
     def configure(self) -> StepSite | None:
@@ -154,9 +158,9 @@ def _sites(wf: Workflow, job: Job, plan: Plan) -> None:
     found = [env_site("workflow", ("env",), wf.data.get("env")),
              env_site("job", (*job.path, "env"), job.data.get("env"))]
     found += [env_site("step", (*s.path, "env"), s.data.get("env"), s) for s in job.steps]
-    for site, problems in found:
-        if site:
-            plan.env_sites.append(site)
+    for env, problems in found:
+        if env:
+            plan.env_sites.append(env)
             plan.problems += problems
     for step in job.steps:
         site, problems = step_site(step)

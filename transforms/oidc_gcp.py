@@ -58,7 +58,7 @@ KEY_ENV = re.compile(r"^(GOOGLE_APPLICATION_CREDENTIALS|GOOGLE_CREDENTIALS|GCLOU
 
 def _old_gcloud(version: Any) -> bool:
     m = re.fullmatch(r"\s*['\"]?(\d+)\.\d+\.\d+['\"]?\s*", str(version)) if version is not None else None
-    return bool(m) and int(m[1]) < MIN_GCLOUD
+    return m is not None and int(m[1]) < MIN_GCLOUD
 
 
 class _Builder:

@@ -74,7 +74,7 @@ def _env_names(module: cst.Module) -> set[str]:
     for stmt in module.body:
         if not m.matches(stmt, m.SimpleStatementLine()):
             continue
-        for small in stmt.body:  # type: ignore[attr-defined]
+        for small in stmt.body:  # type: ignore[attr-defined,union-attr]
             if isinstance(small, cst.Assign) and len(small.targets) == 1:
                 target = small.targets[0].target
                 if isinstance(target, cst.Name):

@@ -18,7 +18,8 @@ from transforms.base import Path
 from transforms.render import Style, render_block, render_flow, render_scalar
 from transforms.yamldoc import Doc, is_flow, load_nodes, own_pair, path_str, resolve, usage_counts
 
-Comments = Mapping[tuple[str | int, ...], str]
+# Trailing comments keyed by a path relative to the inserted value (`()` = the value's own line).
+Comments = Mapping[tuple[Any, ...], str]
 
 
 class EditError(Exception):
@@ -342,6 +343,7 @@ def _delete_key(doc: Doc, op: DeleteKey, node: Node) -> Splice:
         raise EditError(f"removing {op.key} would leave {path_str(op.path)} empty")
     key, value = found
     if is_flow(node):
+        assert isinstance(node, MappingNode)
         return _delete_flow_key(node, key)
     if _starts_item(doc, key) and key is node.value[0][0]:
         raise EditError(f"cannot remove the first key of a sequence item at {path_str(op.path)}")
