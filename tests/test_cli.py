@@ -1,0 +1,105 @@
+"""`ztbot scan` / `ztbot fix` on checkouts, as a user runs them: exit codes, outputs, nothing written by accident."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+
+WORKFLOW = """on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: git push
+"""
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    target = tmp_path / "repo" / ".github" / "workflows" / "ci.yml"
+    target.parent.mkdir(parents=True)
+    target.write_text(WORKFLOW)
+    return tmp_path / "repo"
+
+
+def _ci(repo: Path) -> Path:
+    return repo / ".github" / "workflows" / "ci.yml"
+
+
+def test_check_exits_1_until_fixed_then_0(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["fix", "--check", str(repo)]) == 1
+    assert _ci(repo).read_text() == WORKFLOW
+    assert cli.main(["fix", str(repo)]) == 0
+    assert "contents: write  # git push" in _ci(repo).read_text()
+    assert cli.main(["fix", "--check", str(repo)]) == 0
+    assert "ztbot fix: 1 files, 0 would change, 0 failed" in capsys.readouterr().err
+
+
+def test_diff_prints_a_patch_and_writes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["fix", "--diff", str(_ci(repo))]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("--- a/") and "+    permissions:" in out
+    assert _ci(repo).read_text() == WORKFLOW
+
+
+def test_invalid_yaml_names_file_and_line_and_the_rest_still_runs(repo: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    (repo / ".github" / "workflows" / "bad.yml").write_text("on: push\njobs:\n  a:\n\truns-on: x\n")
+    assert cli.main(["fix", str(repo)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.yml:4:1:" in err and "Traceback" not in err
+    assert "permissions:" in _ci(repo).read_text()
+
+
+def test_scan_formats(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["scan", str(repo), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {f["rule"] for f in report["findings"]} >= {"permissions-missing"}
+    assert report["findings"][0]["fixable"] is True and report["findings"][0]["line"] >= 1
+    assert cli.main(["scan", str(repo), "--format", "sarif"]) == 0
+    sarif = json.loads(capsys.readouterr().out)
+    assert sarif["version"] == "2.1.0" and sarif["runs"][0]["results"]
+    assert cli.main(["scan", str(repo)]) == 0
+    captured = capsys.readouterr()
+    assert "ci.yml:3:1: warning [permissions-missing]" in captured.out
+    assert captured.err.startswith("ztbot scan: 1 files,")
+
+
+def test_only_and_disable(repo: Path) -> None:
+    assert cli.main(["fix", "--check", "--only", "pin-actions", str(repo)]) == 0
+    assert cli.main(["fix", "--check", "--disable", "permissions", str(repo)]) == 0
+    assert cli.main(["fix", "--check", "--only", "permisions", str(repo)]) == 2
+
+
+@pytest.mark.parametrize(("argv", "code"), [(["scan"], 2), (["frobnicate"], 2), (["scan", "/no/such/path"], 1)])
+def test_usage_and_expected_errors(argv: list[str], code: int, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(argv) == code
+    assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_internal_error_and_interrupt(monkeypatch: pytest.MonkeyPatch, repo: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    def boom(_args: object) -> int:
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(cli.COMMANDS, "scan", boom)
+    assert cli.main(["scan", str(repo)]) == 3
+    assert "internal error: RuntimeError: bug" in capsys.readouterr().err
+
+    def interrupt(_args: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, "scan", interrupt)
+    assert cli.main(["scan", str(repo)]) == 130
+
+
+def test_python_dash_m_bot_works() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "bot", "transforms"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "permissions" in proc.stdout
