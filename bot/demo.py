@@ -145,7 +145,8 @@ def _show_summary(report: RunReport, out: TextIO) -> None:
 
 
 def _show_paths(work: Path, cfg_path: Path, keep: str | None, out: TextIO) -> None:
-    print(f"\nConfig:  {cfg_path}\nState:   {work / 'state.json'}\nLog:     {work / 'audit.jsonl'}\n"
+    print(f"\nConfig:  {cfg_path}\nState:   {work / 'state.json'}\n"
+          f"Audit:   {work / 'audit.jsonl'} (every decision; `ztbot audit --config {cfg_path}` shows it)\n"
           f"Dry run: {work / 'dry-run'}/<owner>__<repo>/{{pr.md,changes.diff}} (what `ztbot run --dry-run` writes)\n"
           f"GitHub:  {work / 'github'} (the stand-in's bare repositories)", file=out)
     if keep is None:

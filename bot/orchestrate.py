@@ -68,7 +68,7 @@ class Runner:
         self.opened_this_run = 0
         shard_text = f"{shard[0]}/{shard[1]}" if shard else ""
         log = None if dry_run else AuditLog(config.paths.audit, hub.secrets())
-        self.audit = Recorder(log, str(uuid.uuid4()), hub.identity() if log else "", shard_text)
+        self.audit = Recorder(log, str(uuid.uuid4()), hub.identity() if log else "", shard_text, self.now)
 
     # -- the run ---------------------------------------------------------------------------------
     def reset(self, repos: list[str]) -> None:
@@ -83,7 +83,8 @@ class Runner:
 
     def run(self) -> RunReport:
         scan = self.hub.scan(self._known(), self._want, with_topics=bool(self.config.select.topics))
-        self.report.repos = len(scan.repos) + sum(len(v) for v in self.report.skipped.values())
+        waiting_for_wave = len(self.report.actions.get("deferred", []))
+        self.report.repos = len(scan.repos) + sum(len(v) for v in self.report.skipped.values()) + waiting_for_wave
         fetched = {f.info.full_name: f for f in scan.fetched}
         by_name = {info.full_name: info for info in scan.repos}
         waiting = {n: st.waiting_since for n, st in self.state.repos.items() if st.waiting_since}
@@ -225,6 +226,7 @@ class Runner:
 
     def _opt_out(self, info: RepoInfo, st: RepoState) -> Decision:
         self.report.skipped["opted out"].append(info.full_name)
+        st.waiting_since = ""
         if self.dry_run or not st.pr_open:
             st.skipped = "opted out"
             return Decision("opted-out", "skipped (opted out)")
@@ -234,7 +236,7 @@ class Runner:
 
     def _nothing(self, info: RepoInfo, st: RepoState, plan: RepoPlan) -> Decision:
         reason = _nothing_reason(plan)
-        st.skipped = reason
+        st.skipped, st.waiting_since = reason, ""  # nothing to wait for any more
         self.report.skipped[reason].append(info.full_name)
         event = self._refresh_pull(info, st) if st.pr_open and not self.dry_run else None
         if event is not None:  # e.g. merged: its changes are on the default branch now

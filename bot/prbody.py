@@ -31,7 +31,7 @@ def commit_message(plan: RepoPlan) -> str:
 
 def render(plan: RepoPlan) -> str:
     sections = [_intro(plan), _summary_table(plan), *plan.explanations.values(), _evidence(plan),
-                _setup(plan), _opt_out(), _metadata(plan)]
+                _left_alone(plan), _setup(plan), _opt_out(), _metadata(plan)]
     return "\n\n".join(s.strip("\n") for s in sections if s) + "\n"
 
 
@@ -56,6 +56,16 @@ def _evidence(plan: RepoPlan) -> str:
     if len(plan.evidence) > len(shown):
         rows.append(f"- … and {len(plan.evidence) - len(shown)} more (run `ztbot scan` on a checkout)")
     return "<details><summary>Evidence (findings)</summary>\n\n" + "\n".join(rows) + "\n\n</details>"
+
+
+def _left_alone(plan: RepoPlan) -> str:
+    """What the repository's own settings kept ztbot from touching, so reviewers know it was on purpose."""
+    rows = [f"- `{path}`: `ignore_paths` in `{REPO_CONFIG}`" for path in plan.ignored_paths]
+    rows += [f"- `{e.path}:{e.finding.line}` [`{e.finding.rule}`]: `# ztbot: ignore` on that line"
+             for e in plan.ignored[:MAX_EVIDENCE]]
+    if plan.settings_error:
+        rows.append(f"- nothing: {plan.settings_error}")
+    return "### Left alone on request\n\n" + "\n".join(rows) if rows else ""
 
 
 def _setup(plan: RepoPlan) -> str:

@@ -6,22 +6,26 @@ shard, and turns a plan into per-file, per-transform finding summaries.
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from bot.audit import AuditLog, Record
 from bot.plan import RepoPlan
 
 
 class Recorder:
-    def __init__(self, log: AuditLog | None, run_id: str, actor: str, shard: str = "") -> None:
+    def __init__(self, log: AuditLog | None, run_id: str, actor: str, shard: str = "",
+                 now: Callable[[], datetime.datetime] | None = None) -> None:
         self.log, self.run_id, self.actor, self.shard = log, run_id, actor, shard
+        self.now = now or (lambda: datetime.datetime.now(datetime.UTC))  # the run's clock, fake in tests
 
     def write(self, repo: str, action: str, reason: str = "", **fields: str) -> None:
         """One record; `log` None (a dry run) writes nothing."""
         if self.log is None:
             return
-        self.log.write(Record(self.run_id, self.actor, repo, action, reason=reason, shard=self.shard, **fields))
+        self.log.write(Record(self.run_id, self.actor, repo, action, reason=reason, shard=self.shard,
+                              time=self.now().isoformat(timespec="seconds"), **fields))
 
     def findings(self, plan: RepoPlan) -> None:
         """One record per (file, transform): how many findings, which rules, how many fixable."""

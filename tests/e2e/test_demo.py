@@ -20,6 +20,7 @@ def test_demo_opens_the_prs_and_says_where_the_data_is(tmp_path: Path, monkeypat
     assert "pull requests: 7 opened" in text and "skipped: 1 archived, 1 opted out" in text
     assert "Second run with nothing changed: 9 requests, 0 writes" in text
     kept = tmp_path / "kept"
+    assert f"Audit:   {kept / 'audit.jsonl'} (every decision; `ztbot audit --config {kept / 'ztbot.toml'}`" in text
     assert (kept / "state.json").is_file() and (kept / "audit.jsonl").is_file()
     assert (kept / "dry-run" / "demo-org__payments-api" / "changes.diff").is_file()
 

@@ -43,6 +43,7 @@ def test_inline_ignore_is_respected_unless_the_org_forbids_overrides(bot: Bot, c
     bot.gh.commit(ORG, "release-bot", {".github/workflows/triage.yml": IGNORED_JOB}, message="Ignore")
     bot.run(now=clock)
     assert "triage.yml" not in pr_diff(bot, "release-bot")
+    assert "`.github/workflows/triage.yml:8` [`permissions-missing`]: `# ztbot: ignore`" in bot.pull("release-bot").body
     ignored = records(bot, repo=f"{ORG}/release-bot", action="ignored-finding")
     assert ignored and ignored[0]["file"] == ".github/workflows/triage.yml" and ignored[0]["transform"] == "permissions"
     bot.config.transforms.allow_repo_overrides = False  # config changed: every repository is planned again
@@ -61,6 +62,8 @@ def test_repo_file_ignores_paths_adds_reviewers_and_labels_and_a_broken_one_is_r
     assert "deploy.yml" not in diff and "ci.yml" in diff
     issue = bot.pull("payments-api")
     assert issue.labels == ["security", "ztbot", "payments"] and issue.pull.requested_reviewers == ["alice"]
+    assert "### Left alone on request\n\n- `.github/workflows/deploy.yml`: `ignore_paths`" in issue.body
+    assert "did you mean `enabled`" in bot.pull("ui-kit").body
     assert records(bot, repo=f"{ORG}/payments-api", action="ignored-path")[0]["file"] == ".github/workflows/deploy.yml"
     assert "did you mean `enabled`" in report.warnings[f"{ORG}/ui-kit"]
     assert f"{ORG}/ui-kit" in report.actions["opened"]  # a broken file never opts out silently
