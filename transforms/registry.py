@@ -28,6 +28,7 @@ from transforms.publish_nuget import PublishNuget
 from transforms.publish_pypi import PublishPypi
 from transforms.publish_rubygems import PublishRubygems
 from transforms.registry_login import RegistryLogin
+from transforms.static_secrets import StaticSecrets
 from transforms.tighten_permissions import TightenPermissions
 
 TRANSFORMS: dict[str, Transform] = {
@@ -44,6 +45,7 @@ TRANSFORMS: dict[str, Transform] = {
     "persist-credentials": PersistCredentials(),
     "attest": Attest(),
     "tighten-permissions": TightenPermissions(),
+    "static-secrets": StaticSecrets(),
     "permissions": Permissions(),
     "pin-actions": PinActions(),
 }
