@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot import dashboard, inventory, prbody, state
 from bot.audit import AuditLog
@@ -23,6 +23,7 @@ from bot.github import GitHubError
 from bot.github.models import RepoFiles, RepoInfo
 from bot.github.redact import redact
 from bot.hub import BotHub, Scanner, clone_url, open_hub
+from bot.pinresolver import PinResolver
 from bot.plan import REPO_CONFIG, RepoPlan, config_digest, enabled_transforms, plan_repo, unified_diff
 from bot.posture import RepoReport, markdown
 from bot.protection import enforce, reviews_required
@@ -64,6 +65,7 @@ class Runner:
         self.state.opened_at = [t for t in self.state.opened_at if datetime.datetime.fromisoformat(t) > day_ago]
         self.enabled = list(enabled_transforms(config))
         self.report = RunReport()
+        self.pins = PinResolver(hub, self.state.pins, self.now)
         self._allowed_cache: dict[str, list[str]] = {}
         self.opened_this_run = 0
         shard_text = f"{shard[0]}/{shard[1]}" if shard else ""
@@ -170,6 +172,10 @@ class Runner:
             state.save(self.state, self.state_path)
         return decision.text
 
+    def _runtime(self, info: RepoInfo) -> dict[str, dict[str, Any]]:
+        """Options only the run knows: pins resolved online (cached in the state), the repo's visibility."""
+        return {"pin-actions": {"resolver": self.pins}, "persist-credentials": {"public_repo": not info.private}}
+
     def _fail(self, info: RepoInfo, st: RepoState, exc: Exception) -> Decision:
         text = str(exc) if isinstance(exc, ZtbotError) else f"internal error {type(exc).__name__}: {exc}"
         st.error = redact(text)
@@ -183,7 +189,7 @@ class Runner:
         base = fetched.info.head_oid or info.head_oid or ""
         allowed = self._allowed(info.full_name)
         plan = plan_repo(info.full_name, fetched.info.default_branch or "main", base, fetched.files, self.config,
-                         allowed=allowed)
+                         allowed=allowed, runtime=self._runtime(info))
         self.report.scanned += 1
         self._note_plan(plan, fetched)
         if plan.errors and not plan.changes:

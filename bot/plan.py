@@ -87,13 +87,18 @@ def repo_settings(files: Mapping[str, str], repo: str, config: Config) -> RepoSe
     return repoconf.parse(files.get(REPO_CONFIG), repo, list(TRANSFORMS))
 
 
-def transform_options(config: Config, transforms: Mapping[str, Transform], default_branch: str) -> dict[str, Any]:
-    """Per-transform options from the config, plus the default branch (OIDC subjects name it)."""
-    return {tid: {**config.transforms.options.get(tid, {}), "default_branch": default_branch} for tid in transforms}
+def transform_options(config: Config, transforms: Mapping[str, Transform], default_branch: str,
+                      runtime: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """Per-transform options from the config, plus the default branch (OIDC subjects name it) and what only
+    the run knows (`runtime`: e.g. pin-actions' online resolver, the repository's visibility)."""
+    extra = runtime or {}
+    return {tid: {**config.transforms.options.get(tid, {}), "default_branch": default_branch, **extra.get(tid, {})}
+            for tid in transforms}
 
 
 def plan_repo(full_name: str, default_branch: str, base_sha: str, files: Mapping[str, str],
-              config: Config, allowed: Iterable[str] | None = None) -> RepoPlan:
+              config: Config, allowed: Iterable[str] | None = None,
+              runtime: Mapping[str, Mapping[str, Any]] | None = None) -> RepoPlan:
     """`allowed`: the transform ids the rollout lets into this repository today (None = every enabled one)."""
     plan = RepoPlan(full_name, default_branch, base_sha)
     settings = repo_settings(files, full_name, config)
@@ -106,7 +111,7 @@ def plan_repo(full_name: str, default_branch: str, base_sha: str, files: Mapping
     keep = set(TRANSFORMS if allowed is None else allowed) - set(settings.disable)
     transforms = {tid: t for tid, t in enabled_transforms(config).items() if tid in keep}
     plan.transforms = list(transforms)
-    options = transform_options(config, transforms, default_branch)
+    options = transform_options(config, transforms, default_branch, runtime)
     targets = target_files(files)
     plan.ignored_paths = [p for p in targets if settings.ignores(p)]
     honour = config.transforms.allow_repo_overrides

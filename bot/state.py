@@ -61,6 +61,7 @@ class RepoState:
 class State:
     repos: dict[str, RepoState] = field(default_factory=dict)  # by full_name
     opened_at: list[str] = field(default_factory=list)  # ISO times of PRs opened (limits.new_prs_per_hour)
+    pins: dict[str, list[str]] = field(default_factory=dict)  # "owner/repo@ref" -> [sha or "", resolved at]
     version: int = STATE_VERSION
 
     def repo(self, full_name: str) -> RepoState:
@@ -117,14 +118,16 @@ def _from_dict(raw: Any, source: Path) -> State:
     # Unknown keys are dropped rather than fatal, so an older bot can read a newer file.
     repos = {name: RepoState(**{k: v for k, v in entry.items() if k in known}) for name, entry in raw["repos"].items()}
     opened = [str(t) for t in raw.get("opened_at", []) if isinstance(t, str)]
-    return State(repos, opened)
+    pins = {str(k): [str(x) for x in v] for k, v in (raw.get("pins") or {}).items()
+            if isinstance(v, list) and len(v) == 2}
+    return State(repos, opened, pins)
 
 
 def save(state: State, path: str | Path) -> None:
     """Write to a temporary file beside the target, then rename: a crash never leaves half a file."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    data = {"version": state.version, "opened_at": state.opened_at,
+    data = {"version": state.version, "opened_at": state.opened_at, "pins": dict(sorted(state.pins.items())),
             "repos": {name: dataclasses.asdict(r) for name, r in sorted(state.repos.items())}}
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

@@ -89,6 +89,15 @@ class RepoAdmin:
         except NotFound:
             return None
 
+    def commit_for(self, repo: str, ref: str) -> str | None:
+        """The full commit sha `ref` (tag or branch) of `repo` points to now; None when GitHub has no such ref."""
+        try:
+            data = self._get(f"GET {repo}/commits/{ref}", f"/repos/{repo}/commits/{urllib.parse.quote(ref)}")
+        except NotFound:
+            return None
+        sha = data.get("sha") if isinstance(data, dict) else None
+        return sha if isinstance(sha, str) and len(sha) == 40 else None
+
     def list_rulesets(self, repo: str) -> list[dict[str, Any]]:
         return self._pages(f"GET {repo}/rulesets", f"/repos/{repo}/rulesets")
 
