@@ -12,16 +12,19 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
-from bot import config as config_mod
 from bot.checkout import Checkout, open_targets
 from bot.errors import UsageError, ZtbotError
 from bot.report import text_lines, to_json, to_sarif
 from bot.runner import FileResult, Status, run_file, summary
 from transforms.base import Context, Transform
 from transforms.docs import doc as transform_doc
-from transforms.registry import TRANSFORMS, select
+from transforms.registry import TRANSFORMS, default_enabled, select
+
+if TYPE_CHECKING:
+    from bot import config as config_mod
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -184,6 +187,8 @@ def cmd_scan_org(args: argparse.Namespace) -> int:
 
 
 def _org_config(path: str | None, org: str) -> config_mod.Config:
+    from bot import config as config_mod  # only org commands need it: keeps `scan PATH` start-up small
+
     config = config_mod.load(path) if path else config_mod.Config()
     config.github.name = org
     if config.github.target == "installation":
@@ -195,6 +200,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     import json
 
     from bot import audit
+    from bot import config as config_mod
 
     path = args.file or (config_mod.load(args.config).paths.audit if args.config else config_mod.PathsConfig().audit)
     if not Path(path).exists():
@@ -237,7 +243,8 @@ def _report_fix(r: FileResult, args: argparse.Namespace) -> None:
 def cmd_transforms(_args: argparse.Namespace) -> int:
     for tid, t in TRANSFORMS.items():
         kind = "safe" if t.safe else "needs setup"
-        print(f"{tid:<24} {kind:<12} {t.summary}")
+        optin = "" if default_enabled(t) else " (opt-in: run only when named)"
+        print(f"{tid:<24} {kind:<12} {t.summary}{optin}")
     return EXIT_OK
 
 
@@ -250,6 +257,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     # Imported here so that the offline commands (scan, fix) never load PyGithub and git.
+    from bot import config as config_mod
     from bot.orchestrate import open_hub, run
 
     config = config_mod.load(args.config)
