@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from transforms import oidc
+from transforms import oidc_azure_terraform as terraform
 from transforms.base import Context, Finding
 from transforms.model import Job, Step, Workflow, load_workflow
 from transforms.oidc_plan import (
@@ -114,7 +115,8 @@ def _login_steps(job: Job) -> list[Step]:
 
 def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> Plan | None:
     found = _login_steps(job)
-    if not found:
+    tf_sites = terraform.sites(wf, job)  # Terraform's ARM_CLIENT_SECRET: same app registration, same plan
+    if not found and not tf_sites:
         return None
     b = _Builder(doc, wf, job, ctx)
     b.plan.refused = oidc.refusal(wf, job) or ""
@@ -122,6 +124,8 @@ def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> Plan | None:
         if b.plan.refused:
             break
         b.step(step)
+    if tf_sites and not b.plan.refused:
+        terraform.add(b.plan, b.removed, wf, job, tf_sites)
     b.plan.data["variables"] = b.values.variables
     b.plan.data["subjects"] = subjects(wf, job, ctx.repo or "OWNER/REPO", ctx.options.get("default_branch", "main"))
     b.plan.data["environment"] = job.environment or ""
@@ -161,10 +165,10 @@ def setup_lines(findings: list[Finding]) -> list[str]:
 class OidcAzure:
     id = ID
     summary = "Replace azure/login service-principal secrets (`creds`) with OIDC workload identity federation."
-    # Only files mentioning one of these can match: every form is azure/login.
-    requires_text = ("azure",)
+    # Only files mentioning one of these can match: azure/login, or Terraform's ARM_CLIENT_SECRET.
+    requires_text = ("azure", "arm_client_secret")
     safe = False
-    intended = ("jobs.*.steps", "jobs.*.permissions", "runs.steps")
+    intended = ("jobs.*.steps", "jobs.*.permissions", "runs.steps", "env", "jobs.*.env")  # env: Terraform ARM_*
 
     def detect(self, doc: Doc, ctx: Context) -> list[Finding]:
         return [to_finding(p, ID, "an Azure service-principal secret", ctx) for p in plans(doc, ctx)]
@@ -174,4 +178,4 @@ class OidcAzure:
 
     def explain(self, findings: list[Finding]) -> str:
         return explain_common(findings, "Azure: service-principal secret -> workload identity federation",
-                              setup_lines(findings))
+                              setup_lines(findings) + terraform.setup_lines(findings))
