@@ -7,7 +7,9 @@
   `az acr login --name <registry>` in place (same name and condition; the registry name reaches
   the script through `env:`, never through the script text).
 - GHCR with a personal token: the job's own `GITHUB_TOKEN` (`packages: write`), no OIDC needed.
-- ECR belongs to oidc-aws. Docker Hub and other registries offer no GitHub federation: a note.
+- ECR belongs to oidc-aws. Docker Hub federates only through an organization's OIDC connection
+  (docker/login-action v4.5.0+, `DOCKERHUB_OIDC_CONNECTIONID`), set up by a Docker org admin, and the
+  bundled pin table has no verified v4.5+ commit: a note saying how, not a rewrite. Others: a note.
 """
 
 from __future__ import annotations
@@ -202,10 +204,20 @@ def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> tuple[Plan | Non
     return (b.plan if b.plan.refused else _finish(b)), notes
 
 
+DOCKER_HUB = {"", "docker.io", "index.docker.io", "registry-1.docker.io"}
+
+
 def _no_federation(job: Job, step: Step, host: str) -> Finding:
-    return Finding(f"{ID}-static", f'step "{label(step)}" logs in to {host} with a stored token; this registry '
-                   "offers no GitHub OIDC federation, so it stays: use a token scoped to the pushed repositories, "
-                   "read/write only, and rotate it", step.line, yaml_path=".".join(map(str, step.path)),
+    if host.lower() in DOCKER_HUB:
+        advice = ("Docker Hub accepts GitHub OIDC only through an organization's OIDC connection: a Docker org "
+                  "admin creates it, then the step uses docker/login-action v4.5.0 or later with the org name as "
+                  "`username`, no `password`, env `DOCKERHUB_OIDC_CONNECTIONID` and job `id-token: write`; "
+                  "ztbot leaves it to you. Until then use a token scoped to the pushed repositories and rotate it")
+    else:
+        advice = ("no GitHub OIDC federation is known to ztbot for this registry, so it stays: use a token scoped "
+                  "to the pushed repositories, read/write only, and rotate it")
+    return Finding(f"{ID}-static", f'step "{label(step)}" logs in to {host or "docker.io"} with a stored token; '
+                   + advice, step.line, yaml_path=".".join(map(str, step.path)),
                    severity=Severity.NOTE, data={"job": job.id, "registry": host})
 
 
