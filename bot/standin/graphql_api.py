@@ -45,8 +45,10 @@ def schema(path: Path | None = None) -> graphql.GraphQLSchema:
     path = (path or default_schema_path()).resolve()
     with _schema_lock:
         if path not in _schemas:
-            # GitHub's SDL defines two EnterpriseOwnerInfo fields twice; assume_valid_sdl skips that check.
-            _schemas[path] = graphql.build_schema(path.read_text(), assume_valid_sdl=True)
+            # We serve GitHub's schema as GitHub publishes it, not judge it: its SDL defines two
+            # EnterpriseOwnerInfo fields twice (assume_valid_sdl), and graphql-core 3.3 rejects its
+            # deprecations of interface fields at execution (assume_valid skips schema validation).
+            _schemas[path] = graphql.build_schema(path.read_text(), assume_valid_sdl=True, assume_valid=True)
             # GitHub's schema is ~10^6 long-lived objects; every full GC pass walked them all and stalled
             # requests for a few hundred ms. Freezing moves what exists now out of the collector's reach.
             gc.collect()
