@@ -126,6 +126,7 @@ def _one(checkout: Checkout, path: Path, transforms: dict[str, Transform],
     ctx = Context(rel, checkout.read, options, checkout.repo)
     result = run_file(text, ctx, transforms, fix=fix)
     result.path = display(path)
+    result.files = {display(checkout.root / rel_path): change for rel_path, change in result.files.items()}
     return result
 
 
@@ -216,7 +217,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     for r in results:
         _report_fix(r, args)
     totals = summary(results)
-    changed = sum(r.changed for r in results)
+    changed = sum(r.changed or bool(r.files) for r in results)
     verb = "would change" if args.diff or args.check else "changed"
     print(f"ztbot fix: {totals['files']} files, {changed} {verb}, {totals['failed']} failed", file=sys.stderr)
     if totals["failed"] or (args.check and changed):
@@ -230,14 +231,14 @@ def _report_fix(r: FileResult, args: argparse.Namespace) -> None:
     for _, f in r.findings:
         if not f.fixable and f.rule != "invalid-yaml":
             print(f"{r.path}:{f.line}: {f.severity.value} [{f.rule}] {f.message}", file=sys.stderr)
-    if not r.changed:
-        return
-    if args.diff:
-        sys.stdout.writelines(difflib.unified_diff(
-            r.before.splitlines(keepends=True), r.after.splitlines(keepends=True),
-            f"a/{r.path.lstrip('/')}", f"b/{r.path.lstrip('/')}"))
-    elif not args.check:
-        Path(r.path).write_bytes(r.after.encode("utf-8"))
+    changes = ([(r.path, r.before, r.after)] if r.changed else []) + [(p, a, b) for p, (a, b) in r.files.items()]
+    for path, before, after in changes:
+        if args.diff:
+            sys.stdout.writelines(difflib.unified_diff(
+                before.splitlines(keepends=True), after.splitlines(keepends=True),
+                f"a/{path.lstrip('/')}", f"b/{path.lstrip('/')}"))
+        elif not args.check:
+            Path(path).write_bytes(after.encode("utf-8"))
 
 
 def cmd_transforms(_args: argparse.Namespace) -> int:

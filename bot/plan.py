@@ -127,6 +127,16 @@ def _run_one(path: str, files: Mapping[str, str], repo: str, options: dict[str, 
     return run_file(files[path], ctx, transforms, honour_ignores=honour_ignores)
 
 
+def _add_sibling(plan: RepoPlan, change: FileChange) -> None:
+    """A script changed by the fix of one or more workflows: once, and only if every workflow agrees."""
+    same = next((c for c in plan.changes if c.path == change.path), None)
+    if same is None:
+        plan.changes.append(change)
+    elif same.after != change.after:
+        plan.errors.append(f"{change.path}: two workflows' fixes change it differently; not changed")
+        plan.changes.remove(same)
+
+
 def _collect(plan: RepoPlan, results: list[FileResult], transforms: dict[str, Transform]) -> None:
     plan.results = results
     for r in results:
@@ -135,6 +145,8 @@ def _collect(plan: RepoPlan, results: list[FileResult], transforms: dict[str, Tr
         plan.ignored += [Evidence(r.path, tid, f) for tid, f in r.ignored]
         if r.changed:
             plan.changes.append(FileChange(r.path, r.before, r.after, tuple(r.applied)))
+        for path, (before, after) in r.files.items():
+            _add_sibling(plan, FileChange(path, before, after, tuple(r.applied)))
     applied = plan.applied
     plan.explanations = {tid: transforms[tid].explain([e.finding for e in plan.evidence if e.transform == tid])
                          for tid in applied}

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from transforms.base import Context, Finding, Severity, Transform
+from transforms.base import Context, Finding, Severity, Transform, WriteFile
 from transforms.ignores import apply_ignores
 from transforms.yamldoc import Doc, YamlError, parse
 from transforms.yamledit import EditError, apply_ops
@@ -30,6 +30,8 @@ class FileResult:
     errors: list[str] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)  # transform ids that changed the file
     ignored: list[tuple[str, Finding]] = field(default_factory=list)  # silenced by `# ztbot: ignore`
+    # Other files of the checkout a transform's fix changes (path -> (before, after)), e.g. scripts.
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -78,16 +80,33 @@ def _one(tid: str, transform: Transform, doc: Doc, ctx: Context, result: FileRes
         result.findings += [(tid, f) for f in findings]
         if not fix or not any(f.fixable for f in findings):
             return doc
-        text = apply_ops(doc, transform.apply(doc, tctx, findings))
-        if text == doc.text:
+        ops = transform.apply(doc, tctx, findings)
+        writes = [op for op in ops if isinstance(op, WriteFile)]
+        checked = _checked_writes(writes, ctx, result)  # raises EditError: then nothing of this transform lands
+        text = apply_ops(doc, [op for op in ops if not isinstance(op, WriteFile)])
+        if text == doc.text and not checked:
             return doc
+        result.files.update(checked)
         result.applied.append(tid)
-        return parse(text)
+        return parse(text) if text != doc.text else doc
     except EditError as exc:
         result.errors.append(f"{ctx.path}: {tid}: not changed: {exc}")
     except Exception as exc:
         _crashed(result, tid, exc)
     return doc
+
+
+def _checked_writes(writes: list[WriteFile], ctx: Context, result: FileResult) -> dict[str, tuple[str, str]]:
+    """Sibling-file edits, each still based on the file's current text (or on an earlier edit of this run)."""
+    out: dict[str, tuple[str, str]] = {}
+    for w in writes:
+        current = result.files[w.path][1] if w.path in result.files else ctx.read(w.path)
+        if current != w.old:
+            raise EditError(f"{w.path} changed since it was read; not edited")
+        if w.path in out and out[w.path][1] != w.new:
+            raise EditError(f"two different edits of {w.path}")
+        out[w.path] = (result.files.get(w.path, (w.old, w.old))[0], w.new)
+    return out
 
 
 def _may_apply(transform: Transform, doc: Doc) -> bool:
@@ -108,7 +127,7 @@ def _crashed(result: FileResult, where: str, exc: Exception) -> FileResult:
 def _status(result: FileResult) -> Status:
     if result.errors:
         return Status.FAILED
-    return Status.CHANGED if result.after != result.before else Status.UNCHANGED
+    return Status.CHANGED if result.after != result.before or result.files else Status.UNCHANGED
 
 
 def summary(results: list[FileResult]) -> dict[str, Any]:

@@ -7,8 +7,11 @@
     ...input...
     # output
     ...expected...
+    # output file: scripts/deploy.py           (optional, repeatable: a sibling file the fix also changes)
+    ...its expected text...
 
-No `# output` line means the input must come out unchanged.
+No `# output` line means the input must come out unchanged; sibling files not named by an
+`# output file:` section must come out unchanged too.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Case:
     expected: str
     files: dict[str, str] = field(default_factory=dict)
     options: dict[str, object] = field(default_factory=dict)
+    expected_files: dict[str, str] = field(default_factory=dict)
 
     def read(self, rel: str) -> str | None:
         return self.files.get(rel, self.input if rel == self.path else None)
@@ -42,8 +46,12 @@ def load(file: Path) -> Case:
     current: list[str] = []
     body: list[str] | None = None
     output: list[str] | None = None
+    outputs: dict[str, list[str]] = {}
     for line in lines:
         bare = line.rstrip("\r\n")
+        if output is not None and bare.startswith("# output file: "):
+            output = outputs.setdefault(bare[len("# output file: "):].strip(), [])
+            continue
         if bare.startswith("# options: ") and body is None and not files:
             options = json.loads(bare[len("# options: "):])
         elif bare.startswith("# file: ") and body is None:
@@ -61,8 +69,16 @@ def load(file: Path) -> Case:
         else:
             body = [line]
     source = "".join(body or [])
-    return Case(file.stem, path, source, "".join(output) if output is not None else source,
-                {k: "".join(v) for k, v in files.items()}, options)
+    expected = "".join(_main_output(lines)) if output is not None else source
+    return Case(file.stem, path, source, expected, {k: "".join(v) for k, v in files.items()}, options,
+                {k: "".join(v) for k, v in outputs.items()})
+
+
+def _main_output(lines: list[str]) -> list[str]:
+    """The expected workflow: after `# output`, up to the first `# output file:` section."""
+    start = next(i for i, ln in enumerate(lines) if ln.rstrip("\r\n") == "# output") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("# output file: ")), len(lines))
+    return lines[start:end]
 
 
 def cases(transform_id: str) -> list[Path]:

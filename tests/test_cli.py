@@ -103,3 +103,25 @@ def test_python_dash_m_bot_works() -> None:
 
     proc = subprocess.run([sys.executable, "-m", "bot", "transforms"], capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and "permissions" in proc.stdout
+
+
+def test_fix_also_rewrites_a_script_the_job_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "repo"
+    (root / ".github" / "workflows").mkdir(parents=True)
+    (root / "scripts").mkdir()
+    (root / ".github" / "workflows" / "report.yml").write_text(
+        "on: push\njobs:\n  report:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+        "      - run: python scripts/upload.py\n        env:\n"
+        "          AWS_ACCESS_KEY_ID: ${{ secrets.AWS_ACCESS_KEY_ID }}\n"
+        "          AWS_SECRET_ACCESS_KEY: ${{ secrets.AWS_SECRET_ACCESS_KEY }}\n")
+    script = root / "scripts" / "upload.py"
+    script.write_text('import os\nimport boto3\n\ns3 = boto3.client(\n    "s3",\n'
+                      '    aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],\n'
+                      '    aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],\n)\n')
+    assert cli.main(["fix", "--diff", str(root)]) == 0
+    diff = capsys.readouterr().out
+    assert "scripts/upload.py" in diff and '-    aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],' in diff
+    assert cli.main(["fix", str(root)]) == 0
+    assert "aws_access_key_id" not in script.read_text()
+    assert "role-to-assume" in (root / ".github" / "workflows" / "report.yml").read_text()
+    assert cli.main(["fix", "--check", str(root)]) == 0

@@ -61,6 +61,7 @@ def test_fixture(folder: str, file: Path) -> None:
     first = _run(case, case.input, folder)
     assert not first.errors, first.errors
     assert first.after == case.expected
+    assert {p: after for p, (_, after) in first.files.items()} == case.expected_files
     second = _run(case, first.after, folder)
     assert second.status is Status.UNCHANGED, "not idempotent:\n" + second.after
     patterns = tuple(p for t in _transforms(folder).values() for p in t.intended)

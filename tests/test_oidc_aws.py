@@ -21,13 +21,19 @@ def findings(case: str, repo: str = "octo/site") -> list[Finding]:
 
 
 REFUSALS = {
-    "python-boto3-refused": "script `scripts/upload.py` line 5 passes the AWS keys to `boto3.client`",
+    "python-boto3-literal-refused": "script `scripts/upload.py` line 3 passes the AWS keys to `boto3.client`",
     "remaining-use-refused": "jobs.deploy.steps.2.run still uses secrets.AWS_ACCESS_KEY_ID",
     "role-external-id-refused": "`role-external-id`",
     "pull-request-target-refused": "pull_request_target",
     "s3-sync-action-refused": "writes the key pair into an AWS CLI profile without AWS_SESSION_TOKEN",
     "keys-before-login-refused": "receives the keys before the login step",
 }
+
+
+def test_a_boto3_script_with_keys_from_the_environment_is_rewritten_with_the_job() -> None:
+    (finding,) = findings("python-boto3")
+    assert finding.fixable and finding.data["scripts"] == ["scripts/upload.py"]
+    assert "default credential chain" in T.explain([finding])
 
 
 def test_docker_run_in_a_block_scalar_gains_the_session_token() -> None:

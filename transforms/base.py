@@ -74,6 +74,17 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class WriteFile:
+    """A change to another file of the checkout that belongs to a transform's fix (e.g. a script the
+    job runs). `old` is the text the transform read through `Context.read`; the edit lands only if the
+    file still holds it, and only together with the transform's YAML edits."""
+
+    path: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
 class Context:
     """Everything a transform may look at besides the document itself."""
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from transforms.base import Context, Finding, Severity
+from transforms.base import Context, Finding, Severity, WriteFile
 from transforms.model import Workflow, load_workflow
 from transforms.oidc import Values, id_token_ops, secret_names, subject, walk
 from transforms.oidc_aws_explain import explain, subjects
@@ -55,15 +55,17 @@ class OidcAws:
         elsewhere = _used_elsewhere(wf, plans)
         return [self._finding(doc, wf, plan, ctx, elsewhere) for plan in plans]
 
-    def apply(self, doc: Doc, ctx: Context, findings: list[Finding]) -> list[Op]:
+    def apply(self, doc: Doc, ctx: Context, findings: list[Finding]) -> list[Op | WriteFile]:
         wf = load_workflow(doc)
         fixable = {f.data["job"] for f in findings if f.fixable and f.rule == ID}
         if wf is None or not fixable:
             return []
-        ops: list[Op] = []
+        ops: list[Op | WriteFile] = []
         for plan in plan_workflow(doc, wf, ctx):
             if plan.job.id in fixable:
                 ops += [op for op in self._ops(doc, wf, plan, ctx) if op not in ops]  # workflow env: once
+                ops += [WriteFile(p, old, new) for p, (old, new) in sorted(plan.scripts.items())
+                        if WriteFile(p, old, new) not in ops]  # scripts: back to the default credential chain
         return ops
 
     def explain(self, findings: list[Finding]) -> str:
@@ -86,6 +88,7 @@ class OidcAws:
             "environment": job.environment, "login": _login_text(plan), "problems": problems,
             "reusable": "workflow_call" in wf.triggers,
             "elsewhere": {s: elsewhere[s] for s in sorted(plan.secrets) if s in elsewhere},
+            "scripts": sorted(plan.scripts),
         }
         if not problems and role is None:
             return Finding(ID, f"job `{job.id}` receives static AWS keys ({names}) from {', '.join(plan.labels)} "

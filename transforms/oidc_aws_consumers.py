@@ -119,9 +119,12 @@ def _candidates(workdir: str, match: re.Match[str]) -> list[str]:
     return [posixpath.normpath(posixpath.join(workdir, p)) for p in (f"{rel}.py", f"{rel}/__main__.py")]
 
 
-def python_problems(wf: Workflow, job: Job, step: Step, read: Callable[[str], str | None]) -> list[str]:
-    """Scripts run by the step that hand explicit keys to boto3 (they drop the session token)."""
+def python_problems(wf: Workflow, job: Job, step: Step,
+                    read: Callable[[str], str | None]) -> tuple[list[str], dict[str, tuple[str, str]]]:
+    """Scripts run by the step that hand explicit keys to boto3 (they drop the session token): the ones we
+    can rewrite to the default credential chain (path -> (old, new)), and problems for the rest."""
     problems: list[str] = []
+    rewrites: dict[str, tuple[str, str]] = {}
     script = EXPR.sub("_", step.run or "")
     for match in PYTHON.finditer(script):
         for path in _candidates(_workdir(wf, job, step), match):
@@ -131,16 +134,16 @@ def python_problems(wf: Workflow, job: Job, step: Step, read: Callable[[str], st
             from transforms.pyscripts import rewrite_boto3  # libcst costs ~0.3 s to import: only when needed
 
             try:
-                _, changes = rewrite_boto3(source)
+                new, changes = rewrite_boto3(source)
             except Exception:  # a script we cannot parse is not ours to judge
                 continue
-            for change in changes:
-                fix = ("ztbot can rewrite it to the default credential chain (pyscripts.rewrite_boto3)"
-                       if change.applied else change.detail)
-                problems.append(f"script `{path}` line {change.line} passes the AWS keys to `{change.call}` "
-                                f"explicitly, which drops AWS_SESSION_TOKEN; {fix}")
+            refused = [c for c in changes if not c.applied]
+            problems += [f"script `{path}` line {c.line} passes the AWS keys to `{c.call}` explicitly, which drops "
+                         f"AWS_SESSION_TOKEN; {c.detail}" for c in refused]
+            if changes and not refused:
+                rewrites[path] = (source, new)
             break
-    return problems
+    return problems, rewrites
 
 
 def action_problem(step: Step, keys_in_step_env: bool) -> str | None:

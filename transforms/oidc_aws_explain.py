@@ -68,6 +68,9 @@ def _changed(fixed: list[Finding]) -> list[str]:
         role = f"`{d['role']}`" if d["role"] else "—"
         region = f"`{d['region']}`" if d["region"] else "—"
         lines.append(f"| `{d['job']}` | {secrets} | {role} | {region} | {d['login']} |")
+    scripts = sorted({s for f in fixed for s in f.data.get("scripts", [])})
+    lines += ["", *[f"`{s}` no longer hands the keys to boto3 explicitly: its clients now use the SDK's default "
+                    "credential chain, which also picks up `AWS_SESSION_TOKEN`." for s in scripts]] if scripts else []
     return lines
 
 

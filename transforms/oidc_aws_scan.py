@@ -75,6 +75,7 @@ class Plan:
     insert_at: int | None = None
     region: str | None = None  # for the inserted login step
     run_fixes: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # step -> (old line, new line)
+    scripts: dict[str, tuple[str, str]] = field(default_factory=dict)  # python script -> (old, new) text
 
     @property
     def sites(self) -> list[EnvSite | StepSite]:
@@ -245,7 +246,9 @@ def _consumers(doc: Doc, wf: Workflow, job: Job, plan: Plan, start: int, ctx: Co
         elif fixed is not None:
             plan.problems.append(f"step `{step.name}` forwards the key pair into `docker run` without "
                                  "`-e AWS_SESSION_TOKEN` on a line that repeats in the script; add the flag by hand")
-        plan.problems += python_problems(wf, job, step, ctx.read)
+        script_problems, rewrites = python_problems(wf, job, step, ctx.read)
+        plan.problems += script_problems
+        plan.scripts.update(rewrites)
 
 
 # ---------------------------------------------------------------- the plan
