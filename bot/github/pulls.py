@@ -6,6 +6,7 @@ makes exactly the one request it names, which the request counter and the tests 
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from typing import Any
 
@@ -96,7 +97,7 @@ class PullRequests:
         found: list[CommentInfo] = []
         for page in range(10_000):
             batch = self.transport.read(f"GET {repo}/issues/{number}/comments page {page + 1}",
-                                        lambda p=page: [_comment_info(c) for c in pages.get_page(p)])
+                                        functools.partial(_comment_page, pages, page))
             found += batch
             if len(batch) < self.transport.github.per_page:
                 return found
@@ -135,8 +136,8 @@ class PullRequests:
         sha = self.branch_head(repo, branch)
         found: list[CommitAuthor] = []
         while sha and sha != since_sha and len(found) < limit:
-            commit = self.transport.read(f"GET {repo}/git/commits/{sha[:12]}", lambda s=sha: _git_commit(
-                self._repo(repo), s))
+            commit = self.transport.read(f"GET {repo}/git/commits/{sha[:12]}",
+                                         functools.partial(_git_commit, self._repo(repo), sha))
             found.append(commit[0])
             sha = commit[1]
         return found
@@ -161,3 +162,7 @@ def _pull_info(pull: PullRequest) -> PullInfo:
 def _comment_info(comment: Any) -> CommentInfo:
     return CommentInfo(id=comment.id, author=comment.user.login if comment.user else "", body=comment.body or "",
                        created_at=comment.created_at.isoformat() if comment.created_at else "")
+
+
+def _comment_page(pages: Any, page: int) -> list[CommentInfo]:
+    return [_comment_info(c) for c in pages.get_page(page)]

@@ -7,6 +7,7 @@ Warm scan: the same listing, then files only for repositories whose default-bran
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
@@ -97,7 +98,7 @@ class RepoScanner:
             pages = PaginatedList(Repository, requester, f"/{kind}/{login}/repos", {"type": "owner"})
         for number in range(10_000):
             page = self.transport.read(f"GET repos of {login} page {number + 1}",
-                                       lambda n=number: list(pages.get_page(n)))
+                                       functools.partial(_page, pages, number))
             yield [_rest_repo_info(r) for r in page]
             if len(page) < PAGE_SIZE:
                 return
@@ -264,3 +265,7 @@ def _take_blob(result: RepoFiles, path: str, blob: dict[str, Any]) -> None:
         result.errors[path] = "truncated"
     else:
         result.files[path] = blob["text"]
+
+
+def _page(pages: Any, number: int) -> list[Any]:
+    return list(pages.get_page(number))

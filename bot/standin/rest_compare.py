@@ -90,10 +90,10 @@ def account_for(ctx: Ctx, name: str, email: str) -> dict[str, Any] | None:
 
 def diff_entries(ctx: Ctx, meta: RepoMeta, bare: BareRepo, old: str, new: str) -> list[dict[str, Any]]:
     """`files` of the comparison: each path changed between the merge base and head."""
-    counts = {}
+    counts: dict[str, tuple[int, int]] = {}
     for record in _records(bare, "--numstat", old, new):
-        added, deleted, path = record.split("\t", 2)  # binary files count "-"
-        counts[path] = (int(added) if added != "-" else 0, int(deleted) if deleted != "-" else 0)
+        plus, minus, path = record.split("\t", 2)  # binary files count "-"
+        counts[path] = (int(plus) if plus != "-" else 0, int(minus) if minus != "-" else 0)
     raw = _records(bare, "--raw", old, new)
     entries = []
     for header, path in zip(raw[::2], raw[1::2], strict=True):  # -z: ":modes shas status" NUL path NUL
