@@ -53,7 +53,7 @@ def with_kept(job: Job, needs: JobNeeds, keep_id_token: bool) -> JobNeeds:
     opaque = opaque_steps(job)
     if not keep_id_token or not opaque or "id-token" in needs.scopes:
         return needs
-    reason = f'kept from the workflow-level grant: step "{opaque[0]}" may request an OIDC token'
+    reason = f'kept from the workflow grant: may request an OIDC token in step "{opaque[0]}"'
     return JobNeeds(needs.analysis + Analysis((Need("id-token", "write", reason),)))
 
 
