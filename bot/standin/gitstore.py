@@ -140,6 +140,16 @@ class BareRepo:
     def delete_ref(self, ref: str) -> None:
         self.run("update-ref", "-d", ref)
 
+    def pushed_ns(self) -> int:
+        """When a branch last moved, in ns: the newest mtime under refs/heads (files and directories,
+        so deletions count) and of packed-refs. Every writer (plumbing, receive-pack, REST) moves
+        refs through these files, so no write path has to remember to record the time itself."""
+        heads = self.path / "refs" / "heads"
+        paths = [self.path / "packed-refs", heads]
+        for dirpath, dirs, files in os.walk(heads):
+            paths += [Path(dirpath, name) for name in dirs + files]
+        return max(_mtime_ns(p) for p in paths)
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         args = ("merge-base", "--is-ancestor", ancestor, descendant)
         proc = subprocess.run(["git", "--git-dir", str(self.path), *args], env=git_env(), capture_output=True)
@@ -288,6 +298,13 @@ class BareRepo:
             sha = self.resolve(ref)
             assert sha is not None
             return sha
+
+
+def _mtime_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:  # absent, or a ref deleted while we looked (its directory's mtime says when)
+        return 0
 
 
 def _walk_tree(reader: gitread.ObjectReader, data: bytes, prefix: str, recursive: bool) -> list[TreeEntry]:

@@ -10,13 +10,14 @@ import base64
 import gc
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import graphql
 
 from bot.standin import rest
-from bot.standin.gitstore import BareRepo
+from bot.standin.gitstore import BareRepo, TreeEntry
 from bot.standin.state import RepoMeta, Token, now_iso
 from bot.standin.web import ApiError, Response
 
@@ -143,8 +144,23 @@ def repo_connection(gh: StandIn, token: Token, login: str, args: dict[str, Any])
     for flag, attr in (("isFork", "fork"), ("isArchived", "archived")):
         if args.get(flag) is not None:
             metas = [m for m in metas if getattr(m, attr) == args[flag]]
+    if args.get("orderBy"):
+        metas = _ordered(gh, metas, args["orderBy"])
     connection = paged_connection(metas, args, lambda m: repo_node(gh, token, m))
     return {**connection, "totalDiskUsage": 0}
+
+
+def _ordered(gh: StandIn, metas: list[RepoMeta], order: dict[str, str]) -> list[RepoMeta]:
+    """`metas` in `orderBy` order; ties keep the name order they came in (sorting is stable)."""
+    keys: dict[str, Callable[[RepoMeta], Any]] = {
+        "NAME": lambda m: m.name.lower(),
+        "CREATED_AT": lambda m: (m.created_at, m.id),  # ids break ties within one second
+        "PUSHED_AT": lambda m: gh.bare(m.owner, m.name).pushed_ns(),
+    }
+    key = keys.get(order["field"])
+    if key is None:
+        raise ApiError(400, f"the stand-in cannot order repositories by {order['field']}")
+    return sorted(metas, key=key, reverse=order["direction"] == "DESC")
 
 
 def paged_connection(items: list[Any], args: dict[str, Any], node: Callable[[Any], Any]) -> dict[str, Any]:
@@ -224,7 +240,7 @@ def repo_node(gh: StandIn, token: Token, meta: RepoMeta) -> dict[str, Any]:
         "isEmpty": lambda info, **_: not bare.refs("refs/heads/"),
         "visibility": "PRIVATE" if meta.private else "PUBLIC",
         "createdAt": meta.created_at,
-        "pushedAt": lambda info, **_: now_iso(),
+        "pushedAt": lambda info, **_: now_iso(bare.pushed_ns() / 1e9),
         "updatedAt": meta.created_at,
         "diskUsage": lambda info, **_: bare.disk_kb(),
         "defaultBranchRef": default_ref,
@@ -305,7 +321,15 @@ def object_node(
         "authoredDate": lambda i, **_: commit().author_date,
         "url": f"{gh.url}/{meta.full_name}/commit/{sha}",
         "tree": lambda i, **_: object_node(gh, meta, bare, commit().tree, "tree"),
+        "file": lambda i, path, **_: file_entry(gh, meta, bare, sha, path),
     }
+
+
+def file_entry(gh: StandIn, meta: RepoMeta, bare: BareRepo, commit: str, path: str) -> dict[str, Any] | None:
+    """Commit.file: the tree entry (file or directory) at `path` in `commit`, or None."""
+    path = path.strip("/")
+    found = bare.entry_at(commit, path) if path else None
+    return entry_node(gh, meta, bare, found) if found else None
 
 
 def blob_fields(bare: BareRepo, sha: str) -> dict[str, Any]:
@@ -327,25 +351,27 @@ def blob_fields(bare: BareRepo, sha: str) -> dict[str, Any]:
 
 
 def tree_entries(gh: StandIn, meta: RepoMeta, bare: BareRepo, sha: str, path: str) -> list[dict[str, Any]]:
-    entries = []
-    for e in bare.ls_tree(sha):
-        full = f"{path}/{e.name}" if path else e.name
-        ext = "." + e.name.rsplit(".", 1)[1] if "." in e.name[1:] else None
-        entries.append(
-            {
-                "name": e.name,
-                "path": full,
-                "type": e.type,
-                "mode": int(e.mode, 8),
-                "oid": e.sha,
-                "size": e.size or 0,
-                "extension": ext,
-                "isGenerated": False,
-                "lineCount": None,
-                "language": None,
-                "object": (lambda info, _e=e, _p=full, **_: object_node(gh, meta, bare, _e.sha, _e.type, _p))
-                if e.type != "commit"
-                else None,
-            }
-        )
-    return entries
+    return [
+        entry_node(gh, meta, bare, replace(e, path=f"{path}/{e.name}" if path else e.name)) for e in bare.ls_tree(sha)
+    ]
+
+
+def entry_node(gh: StandIn, meta: RepoMeta, bare: BareRepo, entry: TreeEntry) -> dict[str, Any]:
+    """A TreeEntry whose `entry.path` is repo-relative."""
+    name = entry.name
+    ext = "." + name.rsplit(".", 1)[1] if "." in name[1:] else None
+    return {
+        "name": name,
+        "path": entry.path,
+        "type": entry.type,
+        "mode": int(entry.mode, 8),
+        "oid": entry.sha,
+        "size": entry.size or 0,
+        "extension": ext,
+        "isGenerated": False,
+        "lineCount": None,
+        "language": None,
+        "object": (lambda info, **_: object_node(gh, meta, bare, entry.sha, entry.type, entry.path))
+        if entry.type != "commit"
+        else None,
+    }

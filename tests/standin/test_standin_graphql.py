@@ -168,3 +168,43 @@ def test_bot_listing_with_topics_filters_over_graphql(seeded: StandIn, auth: dic
     topics = {n["name"]: [t["topic"]["name"] for t in n["repositoryTopics"]["nodes"]] for n in nodes}
     assert topics["app"] == ["demo"] and topics["lib"] == ["library", "python"] and topics["void"] == []
     assert [name for name, names in topics.items() if "python" in names] == ["lib"]
+
+
+RECENT_QUERY = """
+query($field: RepositoryOrderField!) {
+  organization(login: "acme") {
+    repositories(first: 3, orderBy: {field: $field, direction: DESC}) {
+      nodes {
+        name pushedAt
+        defaultBranchRef { target { oid ... on Commit {
+          wf: file(path: ".github/workflows") { name path type object { ... on Tree { entries { name } } } }
+          ci: file(path: ".github/workflows/ci.yml") { name path type object { ... on Blob { text } } }
+          gone: file(path: ".github/nothing.yml") { name }
+        } } }
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("schema_path", ["shared", "min"])
+def test_repositories_ordered_by_push_time_with_commit_files(tmp_path: Path, schema_path: str) -> None:
+    if schema_path == "shared" and not SHARED_SCHEMA.exists():
+        pytest.skip("GitHub's schema is not present")
+    with StandIn(tmp_path / "r", graphql_schema=MIN_SCHEMA if schema_path == "min" else None) as gh:
+        for name in ("a", "b", "c", "d"):
+            gh.create_repo("acme", name, {".github/workflows/ci.yml": f"# {name}\n"})
+        gh.commit("acme", "b", {".github/workflows/ci.yml": "# b, later\n"})  # the newest push
+        auth = {"Authorization": f"bearer {gh.add_token()}"}
+        nodes = run(gh, auth, RECENT_QUERY, field="PUSHED_AT")["data"]["organization"]["repositories"]["nodes"]
+        assert [n["name"] for n in nodes] == ["b", "d", "c"]
+        assert nodes[0]["pushedAt"] >= nodes[1]["pushedAt"] >= nodes[2]["pushedAt"]
+        head = nodes[0]["defaultBranchRef"]["target"]
+        assert head["oid"] == gh.bare("acme", "b").resolve("main")
+        wf = head["wf"]
+        assert (wf["name"], wf["path"], wf["type"]) == ("workflows", ".github/workflows", "tree")
+        assert head["wf"]["object"]["entries"] == [{"name": "ci.yml"}]
+        assert head["ci"]["object"]["text"] == "# b, later\n" and head["gone"] is None
+        by_name = run(gh, auth, RECENT_QUERY, field="NAME")["data"]["organization"]["repositories"]["nodes"]
+        assert [n["name"] for n in by_name] == ["d", "c", "b"]
