@@ -2,6 +2,9 @@
 
 The fetch is one query for many repositories: each is an alias (`r0`, `r1`, ...) whose git objects
 are addressed by `OID:path` expressions, so the files match the listed head commit exactly.
+
+A warm scan's first listing page also asks for the files of the most recently pushed repositories
+(`recent`): those are the likeliest to have moved, and reading them there saves the file query.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Sequence
 from bot.github.models import ACTIONS_DIR, OPT_OUT_FILE, ROOT_ACTIONS, WORKFLOWS_DIR, RepoInfo
 
 PAGE_SIZE = 100
+RECENT = 10  # recently pushed repositories whose files ride along with a warm scan's first page
 TOPICS_FIELD = "repositoryTopics(first: 20) { nodes { topic { name } } }"
 
 _REPO_FIELDS = """
@@ -19,7 +23,8 @@ _REPO_FIELDS = """
 """
 
 
-def list_query(with_topics: bool) -> str:
+def list_query(with_topics: bool, recent: bool = False) -> str:
+    """One listing page; with `recent`, also the files of the RECENT most recently pushed repositories."""
     fields = _REPO_FIELDS + (f"  {TOPICS_FIELD}\n" if with_topics else "")
     return (
         "query($login: String!, $cursor: String) {\n"
@@ -28,9 +33,11 @@ def list_query(with_topics: bool) -> str:
         "      pageInfo { hasNextPage endCursor }\n"
         "      nodes { ...repoInfo }\n"
         "    }\n"
+        f"{_RECENT if recent else ''}"
         "  }\n"
         "}\n"
         f"fragment repoInfo on Repository {{{fields}}}\n"
+        f"{_FRAGMENTS if recent else ''}"
     )
 
 
@@ -50,6 +57,26 @@ OBJECTS: dict[str, tuple[str, str]] = {
     "act1": (ROOT_ACTIONS[0], "blob"),
     "act2": (ROOT_ACTIONS[1], "blob"),
 }
+
+
+def _recent_connection() -> str:
+    # Files are read through the head commit itself (`Commit.file`), not `HEAD:path`: a push landing
+    # while the query runs cannot then pair one commit's oid with another commit's files.
+    files = "\n".join(f'            {alias}: file(path: "{path}") {{ object {{ ...{fragment} }} }}'
+                      for alias, (path, fragment) in OBJECTS.items())
+    return (
+        f"    recent: repositories(first: {RECENT}, orderBy: {{field: PUSHED_AT, direction: DESC}}) {{\n"
+        "      nodes {\n"
+        "        nameWithOwner\n"
+        "        defaultBranchRef { target { oid ... on Commit {\n"
+        f"{files}\n"
+        "        } } }\n"
+        "      }\n"
+        "    }\n"
+    )
+
+
+_RECENT = _recent_connection()
 
 
 def files_query(repos: Sequence[RepoInfo]) -> tuple[str, dict[str, str]]:

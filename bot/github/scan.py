@@ -1,7 +1,9 @@
 """Listing repositories and reading the bot's files from many of them, in as few requests as possible.
 
 Cold scan: one GraphQL page per 100 repositories, then one GraphQL query per `batch_size` repositories.
-Warm scan: the same listing, then files only for repositories whose default-branch head moved.
+Warm scan: the same listing, then files only for repositories whose default-branch head moved. The
+first page also carries the files of the few most recently pushed repositories, so when only those
+moved (the usual case between two scans) the whole warm scan is one request per listing page.
 """
 
 from __future__ import annotations
@@ -52,10 +54,15 @@ class RepoScanner:
         """Every repository of the org / user / installation, 100 per request."""
         return [repo for page in self.repo_pages(with_topics) for repo in page]
 
-    def repo_pages(self, with_topics: bool = False) -> Iterator[list[RepoInfo]]:
-        """The listing one page (one request) at a time, so callers can start work on a page early."""
+    def repo_pages(self, with_topics: bool = False,
+                   recent: dict[str, dict[str, Any]] | None = None) -> Iterator[list[RepoInfo]]:
+        """The listing one page (one request) at a time, so callers can start work on a page early.
+
+        With `recent`, the first page also fills it: lower-cased full name -> the head commit, with the
+        bot's files, of the most recently pushed repositories (left empty when listing over REST).
+        """
         login = self.login or self._installation_owner()
-        pages = self._graphql_pages(login, with_topics)
+        pages = self._graphql_pages(login, with_topics, recent)
         try:
             first = next(pages)
         except StopIteration:
@@ -70,24 +77,49 @@ class RepoScanner:
         yield first
         yield from pages
 
-    def _graphql_pages(self, login: str, with_topics: bool) -> Iterator[list[RepoInfo]]:
+    def _graphql_pages(self, login: str, with_topics: bool,
+                       recent: dict[str, dict[str, Any]] | None) -> Iterator[list[RepoInfo]]:
         cursor: str | None = None
         query = list_query(with_topics)
         while True:
-            answer = self.transport.graphql(query, {"login": login, "cursor": cursor}, what=f"list repos of {login}")
+            if cursor is None and recent is not None:
+                answer = self._first_page_with_recent(login, list_query(with_topics, recent=True), query)
+            else:
+                answer = self._list_page(login, query, cursor)
             owner = (answer.get("data") or {}).get("repositoryOwner")
             if owner is None:
                 raise NoSuchOwner(f"list repos of {login}", f"no organization or user named {login!r}", 404,
                                hint="check github.name and github.target in ztbot.toml")
             page = owner["repositories"]
             if None in page["nodes"]:  # a field failed on some repository: never drop it silently
-                problem = "; ".join(str(e.get("message")) for e in answer.get("errors") or []) or "null repository"
-                raise GitHubError(f"list repos of {login}", problem, 400)
+                raise GitHubError(f"list repos of {login}", _messages(answer) or "null repository", 400)
+            if recent is not None and cursor is None:
+                recent.update(_recent_heads(owner, answer))
             # A user's listing also holds repositories they only collaborate on: keep their own.
             yield [_repo_info(n) for n in page["nodes"] if n and n["owner"]["login"].lower() == login.lower()]
             if not page["pageInfo"]["hasNextPage"]:
                 return
             cursor = page["pageInfo"]["endCursor"]
+
+    def _list_page(self, login: str, query: str, cursor: str | None) -> dict[str, Any]:
+        return self.transport.graphql(query, {"login": login, "cursor": cursor}, what=f"list repos of {login}")
+
+    def _first_page_with_recent(self, login: str, with_recent: str, plain: str) -> dict[str, Any]:
+        """The first page with the recent repositories' files, or plain if the server refuses that document."""
+        try:
+            answer = self._list_page(login, with_recent, None)
+        except GitHubError as err:
+            if err.status != 400:
+                raise
+            refused = err.message
+        else:
+            if (answer.get("data") or {}).get("repositoryOwner") is not None or not _recent_failed(answer):
+                return answer
+            refused = _messages(answer)
+        # A server without `orderBy` or `Commit.file` (an older GHES) rejects the document: the listing
+        # must not fail (or fall back to REST) for an optimisation; the batched fetch reads the changes.
+        log.info("listing with recent files refused (%s); listing without", refused)
+        return self._list_page(login, plain, None)
 
     def _rest_pages(self, login: str) -> Iterator[list[RepoInfo]]:
         requester = self.transport.github.requester
@@ -131,9 +163,12 @@ class RepoScanner:
         known = known or {}
         result = ScanResult([])
         pending: list[RepoInfo] = []
+        early: list[RepoFiles] = []  # read from the first page's recently pushed repositories
+        # Only a warm scan asks for them: a cold one reads every repository in batches anyway.
+        recent: dict[str, dict[str, Any]] | None = {} if known else None
         with self.transport.pool(reserve=1) as pool:  # one slot stays with the listing
             futures: list[Future[list[RepoFiles]]] = []
-            for page in self.repo_pages(with_topics):
+            for page in self.repo_pages(with_topics, recent):
                 for repo in page:
                     if want is not None and not want(repo):
                         continue
@@ -142,6 +177,8 @@ class RepoScanner:
                         result.unchanged.append(repo)
                     elif repo.empty:
                         result.fetched.append(RepoFiles(repo))  # nothing to read
+                    elif (files := _recent_files(repo, recent)) is not None:
+                        early.append(files)
                     else:
                         pending.append(repo)
                 while len(pending) >= self.batch_size:
@@ -149,7 +186,7 @@ class RepoScanner:
                     pending = pending[self.batch_size:]
             if pending:
                 futures.append(pool.submit(self._fetch_batch, pending))
-            fetched = [files for future in futures for files in future.result()]
+            fetched = early + [files for future in futures for files in future.result()]
         self.transport.map_reads(self._complete_from_rest, [r for r in fetched if r.errors])
         result.fetched = fetched + result.fetched
         return result
@@ -225,6 +262,38 @@ def _rest_repo_info(repo: Repository) -> RepoInfo:
                     default_branch=repo.default_branch, head_oid=None, archived=repo.archived, fork=repo.fork,
                     empty=False, private=repo.private, topics=tuple(repo.topics or ()),
                     visibility=getattr(repo, "visibility", None) or ("private" if repo.private else "public"))
+
+
+def _messages(answer: dict[str, Any]) -> str:
+    return "; ".join(str(e.get("message")) for e in answer.get("errors") or [])
+
+
+def _recent_failed(answer: dict[str, Any]) -> bool:
+    """Whether the `recent` part broke the answer: a document-level error, or one inside `recent`."""
+    return any(not e.get("path") or e["path"][1:2] == ["recent"] for e in answer.get("errors") or [])
+
+
+def _recent_heads(owner: dict[str, Any], answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Lower-cased full name -> head commit (with files) of each recently pushed repository.
+
+    A repository with any error under it is left out: a file that failed reads as null, which must not
+    pass for a file that is absent. The batched fetch reads it instead.
+    """
+    prefix = ["repositoryOwner", "recent", "nodes"]
+    broken = {e["path"][3] for e in answer.get("errors") or [] if (e.get("path") or [])[:3] == prefix
+              and len(e["path"]) > 3}
+    nodes = (owner.get("recent") or {}).get("nodes") or []
+    return {node["nameWithOwner"].lower(): (node.get("defaultBranchRef") or {}).get("target") or {}
+            for i, node in enumerate(nodes) if node and i not in broken}
+
+
+def _recent_files(info: RepoInfo, recent: Mapping[str, dict[str, Any]] | None) -> RepoFiles | None:
+    """`info`'s files from the first page's recent repositories, if its listed head is the one read there."""
+    head = (recent or {}).get(info.full_name.lower())
+    if head is None or info.head_oid is None or head.get("oid") != info.head_oid:
+        return None
+    # Same aliases as the batched fetch, one level down (TreeEntry.object): the same parser applies.
+    return _repo_files(info, {alias: (head.get(alias) or {}).get("object") for alias in OBJECTS}, None)
 
 
 def _repo_files(info: RepoInfo, node: dict[str, Any] | None, problem: str | None) -> RepoFiles:

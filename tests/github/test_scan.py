@@ -7,7 +7,8 @@ from pathlib import Path
 import graphql
 import pytest
 
-from bot.github import FakeClock, GitHubClient, RepoInfo
+from bot.config import GitHubConfig, LimitsConfig
+from bot.github import FakeClock, GitHubClient, RepoInfo, connect
 from bot.github.queries import files_query, list_query
 from bot.standin import StandIn
 from bot.standin.graphql_api import MIN_SCHEMA, SHARED_SCHEMA, schema
@@ -97,7 +98,8 @@ def test_warm_scan_reads_only_repos_whose_head_moved(seeded: StandIn, client: Gi
     assert [f.info.name for f in warm.fetched if not f.info.empty] == ["lib"]
     assert warm.fetched[0].files == {".github/workflows/new.yml": WORKFLOW}
     assert {r.name for r in warm.unchanged} == {"app", "old"}
-    assert (client.counts - before).graphql == 2  # the listing, then one batch for the changed repo
+    # The changed repo is among the most recently pushed: its files come with the listing page.
+    assert (client.counts - before).graphql == 1
 
 
 def test_scan_filter_skips_unwanted_repos(seeded: StandIn, client: GitHubClient) -> None:
@@ -133,7 +135,7 @@ def test_queries_are_valid_graphql(with_topics: bool) -> None:
     if not with_topics:
         paths.append(Path(MIN_SCHEMA))  # the slice has no repositoryTopics
     for path in paths:
-        for query in (list_query(with_topics), fetch):
+        for query in (list_query(with_topics), list_query(with_topics, recent=True), fetch):
             assert graphql.validate(schema(path), graphql.parse(query)) == [], path
 
 
@@ -154,3 +156,76 @@ def test_a_repository_failing_in_the_listing_is_not_dropped(seeded: StandIn, cli
     seeded.update_repo("acme", "app", topics=["demo"])
     repos = {r.name: r for r in client.list_repos(with_topics=True)}
     assert sorted(repos) == ["app", "lib", "old", "void"] and repos["app"].topics == ("demo",)
+
+
+def _org_of(standin: StandIn, count: int) -> None:
+    standin.add_org("acme")
+    for i in range(count):
+        standin.create_repo("acme", f"r{i:03}", {".github/workflows/ci.yml": WORKFLOW + f"# {i}\n"})
+
+
+def test_warm_scan_of_100_repos_with_one_change_is_one_request(standin: StandIn, client: GitHubClient) -> None:
+    _org_of(standin, 100)
+    cold = client.scan()
+    assert len(cold.fetched) == 100
+    known = {r.full_name: r.head_oid for r in cold.repos if r.head_oid}
+    standin.commit("acme", "r042", {".github/workflows/ci.yml": WORKFLOW + "# changed\n"})
+    graphql_before, before = standin.count("POST", "^/api/graphql$"), client.counts
+    warm = client.scan(known)
+    assert [f.info.name for f in warm.fetched] == ["r042"] and len(warm.unchanged) == 99
+    assert warm.fetched[0].files == {".github/workflows/ci.yml": WORKFLOW + "# changed\n"}
+    assert warm.fetched[0].info.head_oid == standin.bare("acme", "r042").resolve("main")
+    assert (client.counts - before).total == 1
+    assert standin.count("POST", "^/api/graphql$") - graphql_before == 1
+
+
+def test_changed_repo_beyond_the_recent_ones_is_still_fetched(standin: StandIn, client: GitHubClient) -> None:
+    _org_of(standin, 30)
+    known = {r.full_name: r.head_oid for r in client.scan().repos if r.head_oid}
+    changed = [f"r{i:03}" for i in range(11)]  # r000 is pushed first: the 10 later pushes push it out
+    for name in changed:
+        standin.commit("acme", name, {".github/workflows/ci.yml": WORKFLOW + f"# changed {name}\n"})
+    before = client.counts
+    warm = client.scan(known)
+    assert sorted(f.info.name for f in warm.fetched) == changed
+    assert all(f.files == {".github/workflows/ci.yml": WORKFLOW + f"# changed {f.info.name}\n"} for f in warm.fetched)
+    assert (client.counts - before).graphql == 2  # the listing (10 repos' files with it), one batch for r000
+
+
+def test_recent_files_equal_the_batched_fetch(seeded: StandIn, client: GitHubClient) -> None:
+    known = {r.full_name: r.head_oid for r in client.scan().repos if r.head_oid}
+    wide = WORKFLOW.encode("utf-16")  # binary to GraphQL: completed over REST either way
+    seeded.commit("acme", "app", {".github/workflows/wide.yml": wide, "action.yml": "name: root\n",
+                                  ".github/actions/build/action.yaml": ACTION})
+    before = client.counts
+    [warm] = [f for f in client.scan(known).fetched if not f.info.empty]
+    assert (client.counts - before).graphql == 1 and (client.counts - before).rest_read == 1
+    [batched] = client.fetch_files([warm.info])
+    assert warm == batched
+    assert warm.files[".github/workflows/wide.yml"] == WORKFLOW and warm.files["action.yml"] == "name: root\n"
+    assert warm.files[".github/actions/build/action.yaml"] == ACTION and warm.opt_out is not None
+
+
+def test_cold_scan_requests_are_unchanged(standin: StandIn, make_client: MakeClient) -> None:
+    _org_of(standin, 30)
+    client = make_client(batch_size=25)
+    cold = client.scan()
+    assert len(cold.fetched) == 30 and client.counts.graphql == 3 and client.counts.total == 3  # 1 page, 2 batches
+    assert client.scan({}).fetched and client.counts.graphql == 6  # no known heads: a cold scan too
+
+
+def test_recent_files_refused_lists_plainly(tmp_path: Path, clock: FakeClock) -> None:
+    # A server whose schema lacks Commit.file (an older GHES) rejects the first page's whole document.
+    sdl = Path(MIN_SCHEMA).read_text().replace("  file(path: String!): TreeEntry\n", "")
+    (tmp_path / "old.graphql").write_text(sdl)
+    with StandIn(tmp_path / "old", graphql_schema=tmp_path / "old.graphql") as old:
+        _org_of(old, 3)
+        cfg = GitHubConfig(target="org", name="acme", base_url=old.api_url)
+        with connect(cfg, LimitsConfig(), clock, env={"ZTBOT_TOKEN": old.add_token()}) as client:
+            known = {r.full_name: r.head_oid for r in client.scan().repos if r.head_oid}
+            old.commit("acme", "r001", {".github/workflows/ci.yml": WORKFLOW + "# changed\n"})
+            before = client.counts
+            warm = client.scan(known)
+            assert [f.info.name for f in warm.fetched] == ["r001"] and len(warm.unchanged) == 2
+            assert warm.fetched[0].files == {".github/workflows/ci.yml": WORKFLOW + "# changed\n"}
+            assert (client.counts - before).graphql == 3  # refused, listed plainly, one batch
