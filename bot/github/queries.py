@@ -64,10 +64,15 @@ def _recent_connection() -> str:
     # while the query runs cannot then pair one commit's oid with another commit's files.
     files = "\n".join(f'            {alias}: file(path: "{path}") {{ object {{ ...{fragment} }} }}'
                       for alias, (path, fragment) in OBJECTS.items())
+    # Whether github.com's `Commit.file` returns directories is not documented: a cheap probe of each
+    # directory by expression tells "absent" from "not returned", and the batched fetch takes the latter.
+    probes = "\n".join(f'        {alias}Probe: object(expression: "HEAD:{path}") {{ oid }}'
+                       for alias, (path, fragment) in OBJECTS.items() if fragment != "blob")
     return (
         f"    recent: repositories(first: {RECENT}, orderBy: {{field: PUSHED_AT, direction: DESC}}) {{\n"
         "      nodes {\n"
         "        nameWithOwner\n"
+        f"{probes}\n"
         "        defaultBranchRef { target { oid ... on Commit {\n"
         f"{files}\n"
         "        } } }\n"

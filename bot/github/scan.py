@@ -283,8 +283,14 @@ def _recent_heads(owner: dict[str, Any], answer: dict[str, Any]) -> dict[str, di
     broken = {e["path"][3] for e in answer.get("errors") or [] if (e.get("path") or [])[:3] == prefix
               and len(e["path"]) > 3}
     nodes = (owner.get("recent") or {}).get("nodes") or []
-    return {node["nameWithOwner"].lower(): (node.get("defaultBranchRef") or {}).get("target") or {}
+    return {node["nameWithOwner"].lower(): _with_probes(node)
             for i, node in enumerate(nodes) if node and i not in broken}
+
+
+def _with_probes(node: dict[str, Any]) -> dict[str, Any]:
+    head = dict((node.get("defaultBranchRef") or {}).get("target") or {})
+    head.update({k: v for k, v in node.items() if k.endswith("Probe")})
+    return head
 
 
 def _recent_files(info: RepoInfo, recent: Mapping[str, dict[str, Any]] | None) -> RepoFiles | None:
@@ -292,6 +298,8 @@ def _recent_files(info: RepoInfo, recent: Mapping[str, dict[str, Any]] | None) -
     head = (recent or {}).get(info.full_name.lower())
     if head is None or info.head_oid is None or head.get("oid") != info.head_oid:
         return None
+    if any(head.get(f"{alias}Probe") and not (head.get(alias) or {}).get("object") for alias in OBJECTS):
+        return None  # a directory exists but `Commit.file` did not return it: read it the batched way
     # Same aliases as the batched fetch, one level down (TreeEntry.object): the same parser applies.
     return _repo_files(info, {alias: (head.get(alias) or {}).get("object") for alias in OBJECTS}, None)
 

@@ -229,3 +229,18 @@ def test_recent_files_refused_lists_plainly(tmp_path: Path, clock: FakeClock) ->
             assert [f.info.name for f in warm.fetched] == ["r001"] and len(warm.unchanged) == 2
             assert warm.fetched[0].files == {".github/workflows/ci.yml": WORKFLOW + "# changed\n"}
             assert (client.counts - before).graphql == 3  # refused, listed plainly, one batch
+
+
+def test_recent_files_are_not_trusted_when_a_directory_probe_disagrees() -> None:
+    """If a server's `Commit.file` did not return directories, the probe sends the repo to the batched fetch."""
+    from bot.github.scan import _recent_files
+
+    info = RepoInfo("acme", "app", "acme/app", "main", "c" * 40)
+    tree = {"entries": [{"name": "ci.yml", "type": "blob", "object": {"text": "on: push\n", "isBinary": False,
+                                                                       "isTruncated": False}}]}
+    probe = {"wfProbe": {"oid": "t" * 40}}
+    assert _recent_files(info, {"acme/app": {"oid": "c" * 40, "wf": None, **probe}}) is None
+    read = _recent_files(info, {"acme/app": {"oid": "c" * 40, "wf": {"object": tree}, **probe}})
+    assert read is not None and read.files == {".github/workflows/ci.yml": "on: push\n"}
+    no_dir = _recent_files(info, {"acme/app": {"oid": "c" * 40, "wf": None, "wfProbe": None}})
+    assert no_dir is not None and no_dir.files == {}
