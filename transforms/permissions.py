@@ -152,7 +152,10 @@ class Permissions:
                 for scope, level in block.items():
                     why = f.data["evidence"].get(scope, "no token use found")
                     lines.append(f"| `{f.data['job']}` | `{scope}: {level}` | {why} |".replace(": `", ": `"))
-        for f in findings:
-            if f.rule != FIXABLE:
-                lines.append(f"- {f.message}")
+        tops = [f for f in findings if f.rule == TOP and f.fixable]
+        if tops:
+            lines += ["", f"Workflows whose jobs now all declare their own block get a workflow-level default "
+                      f"(`{flat(tops[0].data['value'])}`) for jobs added later ({len(tops)} workflow"
+                      f"{'s' * (len(tops) != 1)})."]
+        lines += [f"- {m}" for m in dict.fromkeys(f.message for f in findings if f.rule != FIXABLE and f not in tops)]
         return "\n".join(lines) + "\n"

@@ -171,8 +171,9 @@ def why_unresolved(ctx: Context, owner_repo: str, ref: str) -> str:
         return f"`@{ref}` is a branch whose head moves; {tail}"
     if re.fullmatch(r"[0-9a-fA-F]{7,39}", ref):
         return f"`@{ref}` is an abbreviated commit; write the full 40-character SHA"
-    where = "neither the resolver nor the bundled pin table" if online else "the bundled pin table (offline)"
-    return f"`@{ref}` is not known to {where}"
+    if online:
+        return f"`@{ref}` is known to neither the resolver nor the bundled pin table"
+    return f"`@{ref}` is not known to the bundled pin table (offline)"
 
 
 def comment_for(tag: str, old: str) -> str:
