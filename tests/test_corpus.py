@@ -123,3 +123,15 @@ def test_every_job_left_alone_has_a_reason(outcomes: list[Outcome]) -> None:
         for job_id, job in data["jobs"].items():
             if isinstance(job, dict) and "permissions" not in job:
                 assert f"`{job_id}`" in said or job_id in said, f"{o.source.name}: job {job_id} left without a reason"
+
+
+def test_crlf_and_bom_copies_get_exactly_the_same_edits() -> None:
+    """Every LF corpus file, re-encoded with CRLF or a BOM, comes out as the LF result re-encoded."""
+    for src in corpus_files():
+        raw = src.read_bytes().decode("utf-8", "replace")
+        if "\r" in raw:
+            continue
+        ctx = Context(repo_path(src.name))
+        lf = run_file(raw, ctx, TRANSFORMS).after
+        assert run_file(raw.replace("\n", "\r\n"), ctx, TRANSFORMS).after == lf.replace("\n", "\r\n"), src.name
+        assert run_file("\ufeff" + raw, ctx, TRANSFORMS).after == "\ufeff" + lf, src.name
