@@ -150,6 +150,11 @@ def git_user(name: str, email: str, date: str) -> dict[str, str]:
     return {"name": name, "email": email, "date": date.replace("+00:00", "Z")}
 
 
+def unsigned() -> dict[str, Any]:
+    """The `verification` object of an unsigned commit (the stand-in never signs)."""
+    return {"verified": False, "reason": "unsigned", "signature": None, "payload": None, "verified_at": None}
+
+
 def commit(gh: StandIn, meta: RepoMeta, info: CommitInfo) -> dict[str, Any]:
     api = f"{gh.api_url}/repos/{meta.full_name}"
     return {
@@ -165,13 +170,7 @@ def commit(gh: StandIn, meta: RepoMeta, info: CommitInfo) -> dict[str, Any]:
             "author": git_user(info.author_name, info.author_email, info.author_date),
             "committer": git_user(info.committer_name, info.committer_email, info.committer_date),
             "tree": {"sha": info.tree, "url": f"{api}/git/trees/{info.tree}"},
-            "verification": {
-                "verified": False,
-                "reason": "unsigned",
-                "signature": None,
-                "payload": None,
-                "verified_at": None,
-            },
+            "verification": unsigned(),
         },
         "author": None,
         "committer": None,
@@ -197,13 +196,7 @@ def git_commit(gh: StandIn, meta: RepoMeta, info: CommitInfo) -> dict[str, Any]:
             {"sha": p, "url": f"{api}/git/commits/{p}", "html_url": f"{gh.url}/{meta.full_name}/commit/{p}"}
             for p in info.parents
         ],
-        "verification": {
-            "verified": False,
-            "reason": "unsigned",
-            "signature": None,
-            "payload": None,
-            "verified_at": None,
-        },
+        "verification": unsigned(),
     }
 
 
