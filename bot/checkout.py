@@ -106,7 +106,7 @@ def open_targets(paths: list[str]) -> list[Checkout]:
         path = Path(raw)
         if not path.exists():
             raise ZtbotError(f"{raw}: no such file or directory", "pass a repository checkout or a workflow file")
-        for root in repo_roots(path.resolve()) if path.is_dir() else [find_root(path).resolve()]:
+        for root in repo_roots(path.resolve()) if path.is_dir() else [find_root(path.resolve())]:
             checkout = checkouts.setdefault(root, Checkout(root))
             checkout.files += [path.resolve()] if path.is_file() else workflow_files(root)
     for checkout in checkouts.values():
