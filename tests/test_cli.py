@@ -55,15 +55,18 @@ def test_invalid_yaml_names_file_and_line_and_the_rest_still_runs(repo: Path,
     assert "permissions:" in _ci(repo).read_text()
 
 
-def test_a_relative_file_path_outside_the_working_checkout(repo: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    # "../other/x.yml" from inside another checkout once resolved to the wrong repository root
+def test_a_loose_file_given_by_a_relative_path_from_inside_another_checkout(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    # "../loose/x.yml" once walked up to "." and took the working checkout as its repository
+    loose = tmp_path / "loose" / "ci.yml"
+    loose.parent.mkdir()
+    loose.write_text(WORKFLOW)
     here = tmp_path / "elsewhere"
     (here / ".git").mkdir(parents=True)
     monkeypatch.chdir(here)
-    assert cli.main(["fix", "--check", "../repo/.github/workflows/ci.yml"]) == 1
-    assert cli.main(["fix", "../repo/.github/workflows/ci.yml"]) == 0
-    assert "contents: write" in _ci(repo).read_text()
+    assert cli.main(["fix", "--check", "../loose/ci.yml"]) == 1
+    assert cli.main(["fix", "../loose/ci.yml"]) == 0
+    assert "contents: write" in loose.read_text()
 
 
 def test_scan_formats(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
