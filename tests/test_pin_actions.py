@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.runner import run_file
+from transforms import pins
 from transforms.base import Context
 from transforms.pin_actions import PinActions, comment_for, table_pin, version_in
 
@@ -69,3 +72,13 @@ def test_comment_parsing() -> None:
     assert version_in("keep the default fetch depth") is None
     assert comment_for("v4.4.0", "v4") == "v4.4.0"
     assert comment_for("v4.4.0", "ztbot: ignore[permissions]") == "v4.4.0  # ztbot: ignore[permissions]"
+
+
+def test_a_feature_newer_than_the_snapshot_takes_a_corroborated_pin_and_says_so() -> None:
+    plain = pins.pin("docker/login-action")
+    assert (plain.tag, plain.corroborated) == ("v4.1.0", "")
+    newer = pins.pin("docker/login-action", at_least="v4.5.0")
+    assert newer.tag == "v4.6.0" and "independent public repositories" in newer.corroborated
+    with pytest.raises(KeyError, match=r"v9\.0\.0"):
+        pins.pin("docker/login-action", at_least="v9.0.0")
+    assert pins.pin("actions/checkout", at_least="v4").corroborated == ""

@@ -7,9 +7,12 @@
   `az acr login --name <registry>` in place (same name and condition; the registry name reaches
   the script through `env:`, never through the script text).
 - GHCR with a personal token: the job's own `GITHUB_TOKEN` (`packages: write`), no OIDC needed.
-- ECR belongs to oidc-aws. Docker Hub federates only through an organization's OIDC connection
-  (docker/login-action v4.5.0+, `DOCKERHUB_OIDC_CONNECTIONID`), set up by a Docker org admin, and the
-  bundled pin table has no verified v4.5+ commit: a note saying how, not a rewrite. Others: a note.
+- Docker Hub: an organization's OIDC connection (Docker Team/Business). docker/login-action v4.5.0+
+  exchanges the job's OIDC token when `password` is absent and env `DOCKERHUB_OIDC_CONNECTIONID` is
+  set; `username` becomes the organization. The step moves to a corroborated v4.6.0 pin (the snapshot
+  of the action's own repository predates v4.5.0). Option `dockerhub = false` turns this off for an
+  org whose Docker plan has no OIDC connections (then a note, as before).
+- ECR belongs to oidc-aws. Other registries: a note.
 """
 
 from __future__ import annotations
@@ -25,9 +28,20 @@ from transforms.oidc_azure import LOGIN as AZURE_LOGIN
 from transforms.oidc_azure import login_inputs, setup_lines
 from transforms.oidc_gcp import AUTH
 from transforms.oidc_gcp import setup_lines as gcp_setup
-from transforms.oidc_plan import Plan, explain_common, fixable_ops, fresh_id, label, leftovers, slug, to_finding
+from transforms.oidc_plan import (
+    Plan,
+    explain_common,
+    fixable_ops,
+    fresh_id,
+    label,
+    leftovers,
+    slug,
+    subjects,
+    to_finding,
+    with_ops,
+)
 from transforms.permissions import block_op
-from transforms.pins import pin
+from transforms.pins import known, pin, version
 from transforms.yamldoc import Doc
 from transforms.yamledit import DeleteKey, InsertItem, InsertKey, Op, ReplaceValue
 
@@ -63,7 +77,16 @@ def kind(host: str) -> str:
         return "gar"
     if host.endswith(".azurecr.io"):
         return "acr"
+    if host in DOCKER_HUB:
+        return "dockerhub"
     return "ghcr" if host == "ghcr.io" else "other"
+
+
+DOCKER_HUB = {"", "docker.io", "index.docker.io", "registry-1.docker.io"}
+# docker/login-action learned Docker Hub OIDC in this release.
+DOCKERHUB_OIDC = "v4.5.0"
+CONNECTION_VAR = "DOCKERHUB_OIDC_CONNECTIONID"
+SHA_RE = re.compile(r"[0-9a-f]{40}")
 
 
 def _secret_password(step: Step) -> set[str]:
@@ -130,6 +153,33 @@ class _Builder:
         self.packages = packages_level(self.job)
         self.plan.data["ghcr"] = True
 
+    def _dockerhub(self, step: Step, host: str) -> None:
+        """No password: login-action trades the job's OIDC token through the org's OIDC connection."""
+        env = step.data.get("env")
+        if env is not None and not isinstance(env, dict):
+            self.plan.refused = f'step "{label(step)}" sets `env:` from an expression; migrate it by hand'
+            return
+        upgrade = _login_action_upgrade(step)
+        if isinstance(upgrade, str):
+            self.plan.refused = upgrade
+            return
+        org = self.values.get("dockerhub_organization", "DOCKERHUB_ORGANIZATION",
+                              "Docker Hub organization that owns the pushed repositories and the OIDC connection")
+        connection = self.values.get("dockerhub_connection_id", CONNECTION_VAR,
+                                     "ID of the organization's OIDC connection (Docker Home -> OIDC connections)")
+        self.plan.ops += upgrade
+        self.plan.ops += with_ops(step, ["password"], {"username": org})
+        if env is None:
+            self.plan.ops.append(InsertKey(step.path, "env", {CONNECTION_VAR: connection}, before="with"))
+        elif CONNECTION_VAR in env:
+            self.plan.ops.append(ReplaceValue((*step.path, "env", CONNECTION_VAR), connection))
+        else:
+            self.plan.ops.append(InsertKey((*step.path, "env"), CONNECTION_VAR, connection))
+        self.federated = True
+        self.plan.data["dockerhub"] = True
+        branch = self.ctx.options.get("default_branch", "main")
+        self.plan.data["subjects"] = subjects(self.wf, self.job, self.ctx.repo or "OWNER/REPO", str(branch))
+
     def _insert(self, before: Step, value: dict[str, Any], tag: str | None) -> None:
         comments = {("uses",): tag} if tag else {}
         self.plan.ops.append(InsertItem((*self.job.path, "steps"), before.index, value, comments=comments))
@@ -143,6 +193,21 @@ class _Builder:
 
 
 REASONS = {"id-token": oidc.ID_TOKEN_REASON, "packages": PACKAGES_REASON}
+
+
+def _login_action_upgrade(step: Step) -> list[Op] | str:
+    """Move the step to a release with Docker Hub OIDC; a commit we cannot date is the owner's to move."""
+    ref = step.uses.ref if step.uses else ""
+    if SHA_RE.fullmatch(ref):
+        known_pin = known(ACTION, ref)
+        if known_pin is None:
+            return (f'step "{label(step)}" pins {ACTION} to a commit ztbot cannot date; Docker Hub OIDC needs '
+                    f"{DOCKERHUB_OIDC} or later: move the pin by hand")
+        ref = known_pin.tag
+    if len(version(ref)) == 3 and version(ref) >= version(DOCKERHUB_OIDC):
+        return []
+    current = pin(ACTION, at_least=DOCKERHUB_OIDC)
+    return [ReplaceValue((*step.path, "uses"), current.uses, comments={(): current.tag})]
 
 
 def grant_ops(doc: Doc, wf: Workflow, job: Job, ctx: Context, scopes: dict[str, str]) -> list[Op] | str:
@@ -190,7 +255,7 @@ def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> tuple[Plan | Non
         host = registry_of(wf, job, step) if secrets else ""
         if not secrets or kind(host) == "ecr":
             continue
-        if kind(host) == "other":
+        if kind(host) == "other" or (kind(host) == "dockerhub" and ctx.options.get("dockerhub") is False):
             notes.append(_no_federation(job, step, host))
             continue
         migratable = True
@@ -202,9 +267,6 @@ def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> tuple[Plan | Non
         return None, notes
     b.plan.data.update(variables=b.values.variables, federated=b.federated)
     return (b.plan if b.plan.refused else _finish(b)), notes
-
-
-DOCKER_HUB = {"", "docker.io", "index.docker.io", "registry-1.docker.io"}
 
 
 def _no_federation(job: Job, step: Step, host: str) -> Finding:
@@ -245,6 +307,9 @@ def explain(findings: list[Finding]) -> str:
         setup += ["", "**Azure Container Registry**: give the app registration `AcrPush` (or `AcrPull`) on the "
                   "registry; the token from `az acr login --expose-token` lasts about 3 hours.", ""]
         setup += setup_lines([f for f in fixed if f.data.get("acr")])
+    hub = [f for f in fixed if f.data.get("dockerhub")]
+    if hub:
+        setup += ([""] if setup else []) + _dockerhub_setup(hub)
     if any(f.data.get("ghcr") for f in fixed):
         setup += ["", "**GHCR**: nothing to federate; the job's `GITHUB_TOKEN` gets `packages: write`. A package "
                   "first pushed with a personal token must grant this repository write access (package settings -> "
@@ -252,9 +317,29 @@ def explain(findings: list[Finding]) -> str:
     return explain_common(findings, "Container registries: stored passwords -> short-lived credentials", setup)
 
 
+def _dockerhub_setup(fixed: list[Finding]) -> list[str]:
+    subs = list(dict.fromkeys(s for f in fixed for s in f.data.get("subjects", [])))
+    note = pin(ACTION, at_least=DOCKERHUB_OIDC)
+    return [
+        "**Docker Hub**: OIDC works only for a Docker **organization** on a plan with OIDC connections (Team or "
+        "Business); a personal namespace cannot use it. If yours has none, do not merge: set "
+        "`dockerhub = false` under `[transforms.registry-login]` in the ztbot config instead.", "",
+        "1. The pushed repositories must belong to the organization (its name goes in `username`).",
+        "2. An organization owner or editor creates an OIDC connection (Docker Home -> the organization -> "
+        "Settings -> OIDC connections) for GitHub Actions, with a ruleset that admits only these subjects "
+        "and grants push on the pushed repositories only:", "",
+        *[f"   - `{s}`" for s in subs], "",
+        f"3. `{ACTION}` moves to {note.tag} (Docker Hub OIDC needs {DOCKERHUB_OIDC} or later), pinned to "
+        f"`{note.sha}`. "
+        + (f"That commit was not read from {ACTION} itself: {note.corroborated}. Compare it with the "
+           f"{note.tag} tag on github.com/{ACTION}/releases before merging." if note.corroborated else ""),
+    ]
+
+
 class RegistryLogin:
     id = ID
-    summary = "Log in to GAR/GCR, ACR and GHCR with short-lived credentials instead of stored registry passwords."
+    summary = ("Log in to GAR/GCR, ACR, GHCR and Docker Hub with short-lived credentials instead of stored "
+               "registry passwords.")
     # Only files mentioning one of these can match: every form is docker/login-action.
     requires_text = ("login",)
     safe = False
