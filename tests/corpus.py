@@ -8,6 +8,8 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
+from transforms.base import Finding
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus" / "workflows"
 
@@ -51,3 +53,28 @@ def schema_invalid(files: list[Path], schema: str) -> set[str]:
     report = json.loads(proc.stdout or "{}")
     bad = {e.get("filename") for e in report.get("errors", []) + report.get("parse_errors", [])}
     return {str(Path(b).resolve()) for b in bad if b}
+
+
+MANIFEST = SHARED / "corpus" / "manifest.tsv"
+CREDENTIAL_CATEGORIES = frozenset({"aws-static-inputs", "aws-static-env", "gcp-key", "azure-creds", "pypi-token",
+                                   "npm-token", "docker-static", "other-static"})
+# The transforms that replace a stored credential (static-secrets only reports).
+CREDENTIAL_TRANSFORMS = frozenset({"oidc-aws", "oidc-gcp", "oidc-azure", "oidc-vault", "registry-login",
+                                   "publish-pypi", "publish-npm", "publish-rubygems", "publish-crates",
+                                   "publish-nuget"})
+
+
+def categories() -> dict[str, set[str]]:
+    """Corpus file name -> its manifest categories."""
+    if not MANIFEST.is_file():
+        return {}
+    rows = [line.split("\t") for line in MANIFEST.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
+    return {r[0]: set(r[4].split(",")) for r in rows if len(r) > 4}
+
+
+def credential_reasons(findings: list[tuple[str, Finding]]) -> list[str]:
+    """What the run said about the credentials it left: refusals, unresolved steps, no-federation notes."""
+    def counts(tid: str, f: Finding) -> bool:
+        return (tid in CREDENTIAL_TRANSFORMS and not f.fixable) or tid in ("static-secrets", "invalid-yaml")
+
+    return [f"[{f.rule}] {f.message}" for tid, f in findings if counts(tid, f)]

@@ -9,7 +9,16 @@ import pytest
 
 from bot.checkout import Checkout
 from bot.runner import FileResult, Status, run_file
-from tests.corpus import corpus_files, repo_path, schema_invalid, zizmor_counts
+from tests.corpus import (
+    CREDENTIAL_CATEGORIES,
+    CREDENTIAL_TRANSFORMS,
+    categories,
+    corpus_files,
+    credential_reasons,
+    repo_path,
+    schema_invalid,
+    zizmor_counts,
+)
 from transforms.base import Context
 from transforms.registry import TRANSFORMS
 from transforms.yamldoc import parse
@@ -123,6 +132,21 @@ def test_every_job_left_alone_has_a_reason(outcomes: list[Outcome]) -> None:
         for job_id, job in data["jobs"].items():
             if isinstance(job, dict) and "permissions" not in job:
                 assert f"`{job_id}`" in said or job_id in said, f"{o.source.name}: job {job_id} left without a reason"
+
+
+def test_every_credential_file_is_rewritten_or_says_why(outcomes: list[Outcome]) -> None:
+    """Issue #3: a file of the credential categories is rewritten, or the run names what stays and why."""
+    cats = categories()
+    for o in outcomes:
+        if cats.get(o.source.name, set()) & CREDENTIAL_CATEGORIES and not set(o.first.applied) & CREDENTIAL_TRANSFORMS:
+            assert credential_reasons(o.first.findings), f"{o.source.name}: credentials left without a reason"
+
+
+def test_already_oidc_files_get_no_credential_rewrite(outcomes: list[Outcome]) -> None:
+    cats = categories()
+    for o in outcomes:
+        if "already-oidc" in cats.get(o.source.name, set()):
+            assert not set(o.first.applied) & CREDENTIAL_TRANSFORMS, o.source.name
 
 
 def test_crlf_and_bom_copies_get_exactly_the_same_edits() -> None:
