@@ -27,7 +27,24 @@ REFUSALS = {
     "pull-request-target-refused": "pull_request_target",
     "s3-sync-action-refused": "writes the key pair into an AWS CLI profile without AWS_SESSION_TOKEN",
     "keys-before-login-refused": "receives the keys before the login step",
+    "kb-key-pair-action-refused": "writes the key pair into the default AWS profile (`sls config credentials`)",
+    "s3-sync-endpoint-refused": "`env.AWS_S3_ENDPOINT` points the sync at another endpoint",
+    "s3-sync-args-expression-refused": "`with.args` holds an expression",
+    "s3-sync-runner-refused": "`runs-on: self-hosted, linux` is not a GitHub-hosted Ubuntu image",
+    "s3-sync-job-env-refused": "the job `publish` `env:` sets `AWS_REGION`",
 }
+
+
+def test_s3_sync_action_becomes_its_own_command() -> None:
+    (finding,) = findings("s3-sync-replaced")
+    assert finding.fixable and finding.data["replaced"] == ["Deploy to S3"]
+    assert "becomes the same `aws s3 sync` as a run step" in finding.message
+    assert "runs the action's own command" in T.explain([finding])
+
+
+def test_s3_sync_login_region_keeps_the_actions_fallback() -> None:
+    first, *_ = findings("s3-sync-region-default")
+    assert first.data["region"] == "us-east-1" and "AWS_REGION" not in first.data["variables"]
 
 
 def test_a_boto3_script_with_keys_from_the_environment_is_rewritten_with_the_job() -> None:

@@ -9,6 +9,8 @@ is absent and defaults to `github.token` (`default`), or when the step passes `g
 Any other value (a PAT, an app token from a previous step) means that input does not use the
 GITHUB_TOKEN, so the entry's token-bound `permissions` drop. Rules are conditional needs evaluated on
 `with:` values; they hold whether or not the token is received unless they say `token:`.
+`aws_credentials` is not about the token: it tells oidc-aws whether AWS keys from the environment reach
+the action's AWS client with their session token (`chain`) or not (`key-pair: <how it drops it>`).
 
 Conditions: `present`/`absent` look at which inputs the step sets (structural: an expression-valued
 input counts as present); `equals` (case-insensitive) and `matches` (regex) look at values, and a
@@ -32,7 +34,7 @@ DATA_FILE = Path(__file__).with_name("data") / "actions.yml"
 
 ENTRY_KEYS = frozenset(
     {"source", "token_inputs", "token_env", "permissions", "rules", "no_token", "script", "subpaths",
-     "defaults", "notes"}
+     "defaults", "notes", "aws_credentials"}
 )
 RULE_KEYS = frozenset({"when", "permissions", "reason"})
 CONDITION_KEYS = frozenset({"present", "absent", "equals", "matches", "token"})
@@ -87,6 +89,7 @@ class Entry:
     subpaths: str | None  # 'inherit': owner/repo/<any path> falls back to this entry
     defaults: Mapping[str, str]  # action.yml defaults that rules depend on
     notes: str = ""
+    aws_credentials: str | None = None  # "chain" | "key-pair: <how>", see the module docstring
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,6 +192,9 @@ def parse_entry(slug: str, raw: Any) -> Entry:
         raise _fail(slug, "'source' is required")
     if raw.get("subpaths") not in (None, "inherit"):
         raise _fail(slug, "subpaths must be 'inherit'")
+    aws = raw.get("aws_credentials")
+    if aws is not None and aws != "chain" and not (isinstance(aws, str) and re.match(r"key-pair: \S", aws)):
+        raise _fail(slug, "aws_credentials must be 'chain' or 'key-pair: <how the session token is lost>'")
     for flag in ("no_token", "script"):
         if not isinstance(raw.get(flag, False), bool):
             raise _fail(slug, f"{flag} must be true or false")
@@ -208,6 +214,7 @@ def parse_entry(slug: str, raw: Any) -> Entry:
         subpaths=raw.get("subpaths"),
         defaults={str(k).lower(): _text(v) for k, v in raw.get("defaults", {}).items()},
         notes=str(raw.get("notes", "")),
+        aws_credentials=aws,
     )
     _check_consistent(entry)
     return entry

@@ -89,6 +89,7 @@ class OidcAws:
             "reusable": "workflow_call" in wf.triggers,
             "elsewhere": {s: elsewhere[s] for s in sorted(plan.secrets) if s in elsewhere},
             "scripts": sorted(plan.scripts),
+            "replaced": [job.steps[i].name for i in sorted(plan.replaced)],
         }
         if not problems and role is None:
             return Finding(ID, f"job `{job.id}` receives static AWS keys ({names}) from {', '.join(plan.labels)} "
@@ -97,8 +98,10 @@ class OidcAws:
         if problems:
             return Finding(ID, f"job `{job.id}` keeps static AWS keys ({names}): {'; '.join(problems)}", line,
                            yaml_path=f"jobs.{job.id}", severity=Severity.WARNING, data=data)
+        swaps = "".join(f"; step `{s}` (jakejarvis/s3-sync-action) becomes the same `aws s3 sync` as a run step"
+                        for s in data["replaced"])
         return Finding(ID, f"job `{job.id}` uses static AWS keys ({names}) in {', '.join(plan.labels)}; "
-                       f"assume {role} through OIDC instead", line, yaml_path=f"jobs.{job.id}", fixable=True,
+                       f"assume {role} through OIDC instead{swaps}", line, yaml_path=f"jobs.{job.id}", fixable=True,
                        data=data)
 
     def _role(self, plan: Plan, values: Values) -> str | None:
@@ -132,6 +135,7 @@ class OidcAws:
                 [DeleteKey((*site.step.path, "with"), k) for k in site.inputs]
         ops += [EditText((*plan.job.steps[i].path, "run"), old, new)
                 for i, edits in plan.run_fixes.items() for old, new in edits]
+        ops += [op for edits in plan.replaced.values() for op in edits]
         token = _id_token(doc, wf, plan, ctx)
         ops += token if isinstance(token, list) else []
         if plan.insert_at is not None:

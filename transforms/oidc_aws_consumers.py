@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from transforms import kb
 from transforms.model import Job, Step, Workflow
 
 KEY_ID, SECRET, SESSION = "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"
@@ -31,13 +32,9 @@ PYTHON = re.compile(
 )
 EXPR = re.compile(r"\$\{\{.*?\}\}", re.S)
 
-# Actions that build their AWS client from the default credential chain (so the session token
-# exported by configure-aws-credentials reaches them). Checked in each action's own sources.
-CHAIN_SAFE = ("aws-actions/", "serverless/github-action", "docker/login-action")
-# Actions known to copy only the key pair, which breaks with temporary credentials.
-KNOWN_BROKEN = {
-    "jakejarvis/s3-sync-action": "writes the key pair into an AWS CLI profile without AWS_SESSION_TOKEN",
-}
+# AWS's own actions all build their client from the JavaScript SDK's default credential chain, so an
+# owner-wide rule; every other action's verdict is its knowledge-base entry (`aws_credentials`).
+CHAIN_SAFE_OWNERS = ("aws-actions/",)
 AWS_LIKE = re.compile(r"aws|s3|serverless|ecr|lambda|cloudfront|beanstalk|ecs|cdk|dynamo|sqs|sns", re.I)
 # Steps that cannot read AWS credentials: placing the login after them keeps the keys away from them.
 INERT = re.compile(r"^(actions/(checkout|cache|download-artifact)|[^/]+/(setup|install)-[\w-]+)$", re.I)
@@ -153,10 +150,14 @@ def action_problem(step: Step, keys_in_step_env: bool) -> str | None:
         return None
     slug = ref.slug if not ref.docker else ref.raw
     label = f"step `{step.name}` (`{slug}`)"
-    if any(slug.startswith(s) for s in CHAIN_SAFE):
+    if any(slug.startswith(s) for s in CHAIN_SAFE_OWNERS):
         return None
-    if slug in KNOWN_BROKEN:
-        return f"{label} {KNOWN_BROKEN[slug]}"
+    entry = None if ref.docker else kb.lookup(slug)
+    verdict = entry.aws_credentials if entry else None
+    if verdict == "chain":
+        return None
+    if verdict is not None:
+        return f"{label} {verdict.removeprefix('key-pair: ')}"
     if keys_in_step_env or AWS_LIKE.search(slug):
         return (f"{label} receives the AWS keys; whether it also reads AWS_SESSION_TOKEN (temporary "
                 "credentials) is unknown, so it may break")

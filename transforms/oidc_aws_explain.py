@@ -71,6 +71,12 @@ def _changed(fixed: list[Finding]) -> list[str]:
     scripts = sorted({s for f in fixed for s in f.data.get("scripts", [])})
     lines += ["", *[f"`{s}` no longer hands the keys to boto3 explicitly: its clients now use the SDK's default "
                     "credential chain, which also picks up `AWS_SESSION_TOKEN`." for s in scripts]] if scripts else []
+    replaced = [(f.data["job"], step) for f in fixed for step in f.data.get("replaced", [])]
+    lines += ["", *[f"Step `{step}` of job `{job}` ran `jakejarvis/s3-sync-action`, which writes only the key pair "
+                    "into an AWS CLI profile and so cannot use a role session. It now runs the action's own command, "
+                    "`aws s3 sync` with the same source, bucket, destination and `args`, with the role session and "
+                    "the region the action's profile held; the settings stay in its `env:`. The AWS CLI is now the "
+                    "runner's (v2) instead of the action image's 1.16." for job, step in replaced]] if replaced else []
     return lines
 
 

@@ -27,7 +27,11 @@ from transforms.oidc_aws_consumers import (
     python_problems,
     value_problems,
 )
+from transforms.oidc_aws_s3sync import SLUG as S3SYNC
+from transforms.oidc_aws_s3sync import login_region as s3sync_login_region
+from transforms.oidc_aws_s3sync import replacement as s3sync_replacement
 from transforms.yamldoc import Doc, resolve
+from transforms.yamledit import Op
 
 CONFIGURE = "aws-actions/configure-aws-credentials"
 DOCKER_LOGIN = "docker/login-action"
@@ -76,6 +80,7 @@ class Plan:
     region: str | None = None  # for the inserted login step
     run_fixes: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # step -> (old line, new line)
     scripts: dict[str, tuple[str, str]] = field(default_factory=dict)  # python script -> (old, new) text
+    replaced: dict[int, list[Op]] = field(default_factory=dict)  # s3-sync-action step -> its `run:` rewrite
 
     @property
     def sites(self) -> list[EnvSite | StepSite]:
@@ -227,13 +232,26 @@ def line_edits(before: str, after: str) -> list[tuple[str, str]] | None:
     return pairs if pairs and all(before.count(a) == 1 for a, _ in pairs) else None
 
 
+def _is_s3sync(step: Step) -> bool:
+    return step.uses is not None and not step.uses.docker and step.uses.slug == S3SYNC
+
+
+def _s3sync(wf: Workflow, job: Job, step: Step, plan: Plan) -> str | None:
+    """Replace the action by its own `aws s3 sync` command, or say why that would not be the same sync."""
+    ops, why = s3sync_replacement(wf, job, step)
+    if why:
+        return f"{action_problem(step, True)}, and it cannot become a plain `aws s3 sync`: {why}"
+    plan.replaced[step.index] = ops
+    return None
+
+
 def _consumers(doc: Doc, wf: Workflow, job: Job, plan: Plan, start: int, ctx: Context) -> None:
     site_steps = {s.step.index for s in plan.step_sites}
     env_steps = {e.step.index for e in plan.env_sites if e.step is not None}
     for step in job.steps[start:]:
         if step.index in site_steps:
             continue
-        problem = action_problem(step, step.index in env_steps)
+        problem = _s3sync(wf, job, step, plan) if _is_s3sync(step) else action_problem(step, step.index in env_steps)
         plan.problems += [problem] if problem else []
         plan.problems += value_problems(step)
         if step.run is None:
@@ -291,6 +309,9 @@ def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> Plan | None:
     _remaining(wf, job, plan)
     if start is not None:
         _consumers(doc, wf, job, plan, start, ctx)
+    if plan.insert_at in plan.replaced:
+        # An empty AWS_REGION meant us-east-1 to the action; the login must not fail where the sync worked.
+        plan.region = s3sync_login_region(job.steps[plan.insert_at])
     plan.problems = list(dict.fromkeys(plan.problems))
     return plan
 

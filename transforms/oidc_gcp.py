@@ -48,6 +48,9 @@ AUTH = "google-github-actions/auth"
 SETUP = "google-github-actions/setup-gcloud"
 LEGACY_SETUP = ("google-github-actions/setup-gcloud", "googlecloudplatform/github-actions/setup-gcloud")
 KEY_INPUTS = ("service_account_key", "service_account_email", "export_default_credentials", "credentials_file_path")
+GKE = "google-github-actions/get-gke-credentials"
+# CHANGELOG v0.4.0 "add WIF docs, add warning for credentials input"; without `credentials` it uses ADC.
+GKE_WIF = (0, 4)
 MIN_GCLOUD = 363  # setup-gcloud README: "Workload Identity Federation requires version 363.0.0 or newer"
 KEY_ENV = re.compile(r"^(GOOGLE_APPLICATION_CREDENTIALS|GOOGLE_CREDENTIALS|GCLOUD_SERVICE_KEY|GCP_SA_KEY|"
                      r"GCP_CREDENTIALS|GCLOUD_AUTH|GKE_SA_KEY|SERVICE_ACCOUNT_KEY)$", re.I)
@@ -116,6 +119,21 @@ class _Builder:
         self.plan.ops += [InsertItem(steps_path, step.index, auth, comments={("uses",): pin(AUTH).tag})]
         self.plan.ops += with_ops(step, KEY_INPUTS, {}) + pin_ops(step, SETUP)
         self.done(step, name, "service_account_key", *KEY_INPUTS)
+
+    def gke_step(self, step: Step) -> None:
+        """get-gke-credentials reads Application Default Credentials, which the auth step now exports."""
+        ref = step.uses.ref if step.uses else ""
+        version = re.fullmatch(r"v(\d+)(?:\.(\d+))?(?:\.\d+)?", ref)
+        if version is None or (int(version[1]), int(version[2] or 99)) < GKE_WIF:
+            self.plan.refused = (f'step "{label(step)}" passes the key as `credentials:` to get-gke-credentials@{ref}; '
+                                 "releases before v0.4.0 predate its Workload Identity Federation support and no "
+                                 "verified pin of a current release is known: upgrade that step first")
+        elif "project_id" not in step.with_ and self.ctx.options.get("direct_wif"):
+            self.plan.refused = (f'step "{label(step)}" took its project from the key; with `direct_wif` the auth '
+                                 "step exports none: set its `project_id:` first")
+        else:
+            self.plan.ops += with_ops(step, ["credentials"], {})
+            self.removed.add((*step.path, "with", "credentials"))
 
     def done(self, step: Step, secret: str, *keys: str) -> None:
         self.plan.secrets.add(secret)
@@ -194,6 +212,9 @@ def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> Plan | None:
         if plan.refused:
             break
         b.auth_step(step) if kind == "auth" else b.setup_step(step)
+    for step in job.steps if not plan.refused else []:
+        if slug(step) == GKE and one_secret(step.with_.get("credentials")) in plan.secrets:
+            b.gke_step(step)
     plan.data["variables"] = b.values.variables
     plan.data["subjects"] = subjects(wf, job, ctx.repo or "OWNER/REPO", ctx.options.get("default_branch", "main"))
     return plan if plan.refused else finish(plan, doc, wf, ctx, b.removed)
