@@ -317,3 +317,28 @@ def test_corpus_actions_used_twice_or_more_have_entries() -> None:
     assert len({"/".join(p.split("/")[:2]) for p in frequent}) >= 50
     missing = sorted(p for p in frequent if kb.lookup(p) is None)
     assert not missing, f"actions used twice or more in the corpus without an entry: {missing}"
+
+
+# --------------------------------------------------------------------------- facts re-read from the actions
+
+
+def test_codeql_resolve_environment_needs_security_events_write() -> None:
+    # Its token input says the workflow must grant security-events: write.
+    result = kb.analyze_action("github/codeql-action/resolve-environment@v3", {"language": "java"}, False)
+    assert scopes(result) == {"contents": "read", "security-events": "write"}
+
+
+def test_ncipollo_release_discussion_category_needs_discussions_write() -> None:
+    release = "ncipollo/release-action@v1"
+    assert scopes(kb.analyze_action(release, {"artifacts": "dist/*"}, False)) == {"contents": "write"}
+    with_ = {"artifacts": "dist/*", "discussionCategory": "Releases"}
+    assert scopes(kb.analyze_action(release, with_, False)) == {"contents": "write", "discussions": "write"}
+    pat = {**with_, "token": "${{ secrets.RELEASE_PAT }}"}
+    assert kb.analyze_action(release, pat, False) == Analysis()
+
+
+def test_pre_commit_v2_pushes_with_the_token_it_is_given() -> None:
+    action = "pre-commit/action@v2.0.3"
+    assert kb.analyze_action(action, {}, token_in_env=True) == Analysis()
+    given = {"token": "${{ secrets.GITHUB_TOKEN }}"}
+    assert scopes(kb.analyze_action(action, given, False)) == {"contents": "write"}
