@@ -342,3 +342,32 @@ def test_pre_commit_v2_pushes_with_the_token_it_is_given() -> None:
     assert kb.analyze_action(action, {}, token_in_env=True) == Analysis()
     given = {"token": "${{ secrets.GITHUB_TOKEN }}"}
     assert scopes(kb.analyze_action(action, given, False)) == {"contents": "write"}
+
+
+def test_publish_unit_test_results_private_repo_scopes_and_comment_mode() -> None:
+    action = "EnricoMi/publish-unit-test-result-action@v2"
+    base = {"checks": "write", "contents": "read", "issues": "read"}
+    files = {"files": "results/**/*.xml"}
+    assert scopes(kb.analyze_action(action, files, False)) == {**base, "pull-requests": "write"}
+    assert scopes(kb.analyze_action(action, {**files, "comment_mode": "off"}, False)) == base
+    assert scopes(kb.analyze_action(action, {**files, "comment_mode": "failures"}, False)) == {
+        **base, "pull-requests": "write"
+    }
+    composite = "EnricoMi/publish-unit-test-result-action/composite@v2"
+    assert scopes(kb.analyze_action(composite, files, False)) == {**base, "pull-requests": "write"}
+
+
+def test_test_reporter_artifact_mode_reads_contents_and_actions() -> None:
+    action = "dorny/test-reporter@v1"
+    local = {"name": "tests", "path": "*.trx", "reporter": "dotnet-trx"}
+    assert scopes(kb.analyze_action(action, local, False)) == {"checks": "write"}
+    artifact = {**local, "artifact": "test-results"}
+    assert scopes(kb.analyze_action(action, artifact, False)) == {
+        "checks": "write", "actions": "read", "contents": "read"
+    }
+
+
+def test_scorecard_still_receives_the_token_when_repo_token_is_a_pat() -> None:
+    action = "ossf/scorecard-action@v2"
+    pat = {"results_file": "r.sarif", "results_format": "sarif", "repo_token": "${{ secrets.SCORECARD_TOKEN }}"}
+    assert scopes(kb.analyze_action(action, pat, False)) == {"contents": "read", "actions": "read"}
