@@ -371,3 +371,22 @@ def test_scorecard_still_receives_the_token_when_repo_token_is_a_pat() -> None:
     action = "ossf/scorecard-action@v2"
     pat = {"results_file": "r.sarif", "results_format": "sarif", "repo_token": "${{ secrets.SCORECARD_TOKEN }}"}
     assert scopes(kb.analyze_action(action, pat, False)) == {"contents": "read", "actions": "read"}
+
+
+def test_gradle_dependency_submission_modes() -> None:
+    action = "gradle/actions/dependency-submission@v4"
+    assert scopes(kb.analyze_action(action, {}, False)) == {"contents": "write"}
+    assert kb.analyze_action(action, {"dependency-graph": "generate-and-upload"}, False) == Analysis()
+    assert scopes(kb.analyze_action(action, {"dependency-graph": "download-and-submit"}, False)) == {
+        "contents": "write", "actions": "read"
+    }
+    comment = {"add-job-summary-as-pr-comment": "on-failure"}
+    assert scopes(kb.analyze_action(action, comment, False)) == {"contents": "write", "pull-requests": "write"}
+
+
+def test_setup_gradle_download_and_submit_reads_actions() -> None:
+    for action in ("gradle/actions/setup-gradle@v4", "gradle/gradle-build-action@v3"):
+        assert kb.analyze_action(action, {}, False) == Analysis()
+        assert scopes(kb.analyze_action(action, {"dependency-graph": "download-and-submit"}, False)) == {
+            "contents": "write", "actions": "read"
+        }, action
