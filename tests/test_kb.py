@@ -317,3 +317,76 @@ def test_corpus_actions_used_twice_or_more_have_entries() -> None:
     assert len({"/".join(p.split("/")[:2]) for p in frequent}) >= 50
     missing = sorted(p for p in frequent if kb.lookup(p) is None)
     assert not missing, f"actions used twice or more in the corpus without an entry: {missing}"
+
+
+# --------------------------------------------------------------------------- facts re-read from the actions
+
+
+def test_codeql_resolve_environment_needs_security_events_write() -> None:
+    # Its token input says the workflow must grant security-events: write.
+    result = kb.analyze_action("github/codeql-action/resolve-environment@v3", {"language": "java"}, False)
+    assert scopes(result) == {"contents": "read", "security-events": "write"}
+
+
+def test_ncipollo_release_discussion_category_needs_discussions_write() -> None:
+    release = "ncipollo/release-action@v1"
+    assert scopes(kb.analyze_action(release, {"artifacts": "dist/*"}, False)) == {"contents": "write"}
+    with_ = {"artifacts": "dist/*", "discussionCategory": "Releases"}
+    assert scopes(kb.analyze_action(release, with_, False)) == {"contents": "write", "discussions": "write"}
+    pat = {**with_, "token": "${{ secrets.RELEASE_PAT }}"}
+    assert kb.analyze_action(release, pat, False) == Analysis()
+
+
+def test_pre_commit_v2_pushes_with_the_token_it_is_given() -> None:
+    action = "pre-commit/action@v2.0.3"
+    assert kb.analyze_action(action, {}, token_in_env=True) == Analysis()
+    given = {"token": "${{ secrets.GITHUB_TOKEN }}"}
+    assert scopes(kb.analyze_action(action, given, False)) == {"contents": "write"}
+
+
+def test_publish_unit_test_results_private_repo_scopes_and_comment_mode() -> None:
+    action = "EnricoMi/publish-unit-test-result-action@v2"
+    base = {"checks": "write", "contents": "read", "issues": "read"}
+    files = {"files": "results/**/*.xml"}
+    assert scopes(kb.analyze_action(action, files, False)) == {**base, "pull-requests": "write"}
+    assert scopes(kb.analyze_action(action, {**files, "comment_mode": "off"}, False)) == base
+    assert scopes(kb.analyze_action(action, {**files, "comment_mode": "failures"}, False)) == {
+        **base, "pull-requests": "write"
+    }
+    composite = "EnricoMi/publish-unit-test-result-action/composite@v2"
+    assert scopes(kb.analyze_action(composite, files, False)) == {**base, "pull-requests": "write"}
+
+
+def test_test_reporter_artifact_mode_reads_contents_and_actions() -> None:
+    action = "dorny/test-reporter@v1"
+    local = {"name": "tests", "path": "*.trx", "reporter": "dotnet-trx"}
+    assert scopes(kb.analyze_action(action, local, False)) == {"checks": "write"}
+    artifact = {**local, "artifact": "test-results"}
+    assert scopes(kb.analyze_action(action, artifact, False)) == {
+        "checks": "write", "actions": "read", "contents": "read"
+    }
+
+
+def test_scorecard_still_receives_the_token_when_repo_token_is_a_pat() -> None:
+    action = "ossf/scorecard-action@v2"
+    pat = {"results_file": "r.sarif", "results_format": "sarif", "repo_token": "${{ secrets.SCORECARD_TOKEN }}"}
+    assert scopes(kb.analyze_action(action, pat, False)) == {"contents": "read", "actions": "read"}
+
+
+def test_gradle_dependency_submission_modes() -> None:
+    action = "gradle/actions/dependency-submission@v4"
+    assert scopes(kb.analyze_action(action, {}, False)) == {"contents": "write"}
+    assert kb.analyze_action(action, {"dependency-graph": "generate-and-upload"}, False) == Analysis()
+    assert scopes(kb.analyze_action(action, {"dependency-graph": "download-and-submit"}, False)) == {
+        "contents": "write", "actions": "read"
+    }
+    comment = {"add-job-summary-as-pr-comment": "on-failure"}
+    assert scopes(kb.analyze_action(action, comment, False)) == {"contents": "write", "pull-requests": "write"}
+
+
+def test_setup_gradle_download_and_submit_reads_actions() -> None:
+    for action in ("gradle/actions/setup-gradle@v4", "gradle/gradle-build-action@v3"):
+        assert kb.analyze_action(action, {}, False) == Analysis()
+        assert scopes(kb.analyze_action(action, {"dependency-graph": "download-and-submit"}, False)) == {
+            "contents": "write", "actions": "read"
+        }, action
