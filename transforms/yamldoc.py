@@ -85,6 +85,10 @@ _IMPLICIT = [(tag, re.compile(rx, re.X)) for tag, rx in (
 _FIRST = set("tTfF-+0123456789.<~nN")
 _TAGS = {name: _tag(name) for name in [t for t, _ in _IMPLICIT] + [
     "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"]}
+# The resolver hands this very object to every plain or quoted string, i.e. to nearly every mapping
+# key: `node.ctag is not _STR` rules out a merge key (or any other tag) without decoding the Tag,
+# which `node.tag` does on each access. Explicitly tagged nodes get their own Tag: compare `.tag`.
+_STR = _TAGS["tag:yaml.org,2002:str"]
 
 
 def _implicit_tag(value: str) -> str:
@@ -253,10 +257,10 @@ class _Builder:
         self.done: dict[int, Any] = {}
 
     def build(self, node: Node) -> Any:
+        if isinstance(node, ScalarNode):  # never shared through `done`: scalars are immutable values
+            return node.value if node.ctag is _STR else _scalar(node)
         if id(node) in self.done:
             return self.done[id(node)]
-        if isinstance(node, ScalarNode):
-            return _scalar(node)
         if isinstance(node, SequenceNode):
             out: list[Any] = []
             self.done[id(node)] = out
@@ -266,7 +270,7 @@ class _Builder:
         self.done[id(node)] = mapping
         merged: dict[Any, Any] = {}
         for key, value in node.value:
-            if key.tag == MERGE_TAG:
+            if key.ctag is not _STR and key.tag == MERGE_TAG:
                 for source in value.value if isinstance(value, SequenceNode) else [value]:
                     part = self.build(source)
                     merged.update({k: v for k, v in part.items() if k not in merged} if isinstance(part, dict) else {})
@@ -339,7 +343,7 @@ def pairs(node: Node) -> Iterator[tuple[ScalarNode, Node]]:
     seen: set[str] = set()
     merged: list[tuple[ScalarNode, Node]] = []
     for key, value in node.value:
-        if key.tag == MERGE_TAG:
+        if key.ctag is not _STR and key.tag == MERGE_TAG:
             for source in value.value if isinstance(value, SequenceNode) else [value]:
                 merged.extend(pairs(source))
             continue
@@ -355,15 +359,19 @@ def own_pair(node: Node, key: str) -> tuple[ScalarNode, Node] | None:
     """The pair written in this very mapping (not reached through a merge key)."""
     if isinstance(node, MappingNode):
         for k, v in node.value:
-            if k.tag != MERGE_TAG and str(k.value) == key:
+            if (k.ctag is _STR or k.tag != MERGE_TAG) and str(k.value) == key:
                 return k, v
     return None
 
 
 def get_pair(node: Node | None, key: str) -> tuple[ScalarNode, Node] | None:
-    if node is None:
+    if not isinstance(node, MappingNode):
         return None
-    for k, v in pairs(node):
+    # The hot path of every lookup: scan the mapping's own keys; only a merge key met before the
+    # match needs the full `pairs` order (explicit keys win, wherever they are written).
+    for k, v in node.value:
+        if k.ctag is not _STR and k.tag == MERGE_TAG:
+            return next(((k, v) for k, v in pairs(node) if str(k.value) == key), None)
         if str(k.value) == key:
             return k, v
     return None
@@ -388,7 +396,7 @@ def resolve(root: Node | None, path: Path) -> Node | None:
 
 
 def has_merge(node: Node) -> bool:
-    return isinstance(node, MappingNode) and any(k.tag == MERGE_TAG for k, _ in node.value)
+    return isinstance(node, MappingNode) and any(k.ctag is not _STR and k.tag == MERGE_TAG for k, _ in node.value)
 
 
 def is_flow(node: Node) -> bool:
