@@ -61,9 +61,12 @@ class JobNeeds:
         return {scope: list(info.reasons) for scope, info in self.scopes.items()}
 
 
+_DETAIL = re.compile(r"\s*\([^()]*\)")
+
+
 def short(reason: str, limit: int = 80) -> str:
     """A reason without its parenthesised detail, cut to fit; the step it names is always kept."""
-    text = " ".join(re.sub(r"\s*\([^()]*\)", "", reason).split())
+    text = " ".join(_DETAIL.sub("", reason).split())
     what, sep, where = text.rpartition(" in step ")
     if not sep:
         what, where = text, ""

@@ -226,9 +226,10 @@ def expressions(value: Any) -> list[str]:
 
 
 TOKEN_EXPR = re.compile(r"^(github\.token|secrets\.github_token)$", re.I)
+_TOKEN_WORD = re.compile(r"\b(github\.token|secrets\.github_token)\b", re.I)
 
 
 def is_token_value(value: Any) -> bool:
     """True when a value carries the GITHUB_TOKEN (`${{ github.token }}` / `${{ secrets.GITHUB_TOKEN }}`)."""
-    return any(TOKEN_EXPR.match(e) or re.search(r"\b(github\.token|secrets\.github_token)\b", e, re.I)
+    return any(TOKEN_EXPR.match(e) or _TOKEN_WORD.search(e)
                for e in expressions(value))

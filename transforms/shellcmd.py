@@ -179,8 +179,13 @@ def _prepare(text: str, state: _State) -> tuple[str, list[str]]:
     return "".join(out), inner
 
 
+_LIFTED = re.compile(r"__ztbot\w+?\d+__")
+
+
 def _restore(word: str, state: _State) -> str:
-    for key in re.findall(r"__ztbot\w+?\d+__", word):
+    if "__ztbot" not in word:  # the common case: no lifted substitution in this word
+        return word
+    for key in _LIFTED.findall(word):
         word = word.replace(key, state.originals.get(key, key))
     return word
 

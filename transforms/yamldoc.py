@@ -419,21 +419,19 @@ def node_line(root: Node | None, path: Path) -> int:
 def usage_counts(root: Node | None) -> dict[int, int]:
     """How many places reference each node (aliases share node objects)."""
     counts: dict[int, int] = {}
-
-    def walk(node: Node) -> None:
-        counts[id(node)] = counts.get(id(node), 0) + 1
-        if counts[id(node)] > 1:
-            return
+    # A stack, not recursion: one Python call per node was most of the cost. The order of visits
+    # does not change the counts: each collection's children are counted once, when it is first met.
+    todo = [root] if root is not None else []
+    while todo:
+        node = todo.pop()
+        seen = counts[id(node)] = counts.get(id(node), 0) + 1
+        if seen > 1:
+            continue
         if isinstance(node, MappingNode):
             for k, v in node.value:
-                walk(k)
-                walk(v)
+                todo += (k, v)
         elif isinstance(node, SequenceNode):
-            for v in node.value:
-                walk(v)
-
-    if root is not None:
-        walk(root)
+            todo += node.value
     return counts
 
 
