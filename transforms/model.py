@@ -38,7 +38,7 @@ class ActionRef:
     def docker(self) -> bool:
         return self.raw.startswith("docker://")
 
-    @property
+    @cached_property  # asked for by most transforms, for every step (a frozen dataclass may cache it)
     def slug(self) -> str:
         """owner/repo[/path], lowercase: the knowledge-base key."""
         base = f"{self.owner}/{self.repo}".lower()

@@ -84,6 +84,15 @@ def _tag_rows(action: str, tag: str) -> tuple[Row, ...]:
     return _by_tag().get((action, tag), ())
 
 
+@cache
+def _by_sha() -> dict[tuple[str, str], tuple[Row, ...]]:
+    """The table's rows per (action, commit): every SHA pin's comment is checked against them."""
+    index: dict[tuple[str, str], list[Row]] = {}
+    for row in table():
+        index.setdefault((row.action, row.sha), []).append(row)
+    return {key: tuple(rows) for key, rows in index.items()}
+
+
 def table_pin(action: str, ref: str) -> tuple[str, str] | None:
     """(sha, comment) for a verified tag of `action`; branch heads are never pinned from a snapshot."""
     for row in _tag_rows(action, ref):
@@ -99,7 +108,7 @@ def table_branch(action: str, ref: str) -> bool:
 
 def names_of(action: str, sha: str) -> set[str]:
     """Every tag the table knows for this commit (observed pins included: they only add names)."""
-    return {n for r in table() if r.action == action and r.sha == sha and not r.branch for n in r.names}
+    return {n for r in _by_sha().get((action, sha), ()) if not r.branch for n in r.names}
 
 
 def tag_sha(action: str, tag: str) -> str | None:
