@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from bot.errors import ZtbotError
@@ -30,8 +31,13 @@ class Checkout:
             self._repo = origin_slug(self.root)
         return self._repo
 
+    @cached_property
+    def _real_root(self) -> Path:
+        # Resolved once: `rel` and `read` run per file and per sibling read, and resolving walks the disk.
+        return self.root.resolve()
+
     def rel(self, path: Path) -> str:
-        return path.resolve().relative_to(self.root.resolve()).as_posix()
+        return path.resolve().relative_to(self._real_root).as_posix()
 
     def read(self, rel: str) -> str | None:
         if rel not in self._cache:
@@ -40,7 +46,7 @@ class Checkout:
 
     def _load(self, rel: str) -> str | None:
         target = (self.root / rel).resolve()
-        if not target.is_relative_to(self.root.resolve()) or not target.is_file():
+        if not target.is_relative_to(self._real_root) or not target.is_file():
             return None
         try:
             return target.read_text(encoding="utf-8")

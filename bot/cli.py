@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -280,7 +281,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+# A scan or fix allocates many small objects per file (YAML nodes, plain data, model views) and frees
+# them with the file. At the default threshold (700) the cyclic collector runs hundreds of times and
+# re-traverses every surviving object each time: ~5% of a corpus scan's CPU. Collections still happen.
+GC_THRESHOLD = (10_000, 10, 10)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    gc.set_threshold(*GC_THRESHOLD)
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)

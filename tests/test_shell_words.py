@@ -1,11 +1,16 @@
-"""The fast word splitter of `transforms.publishing` gives exactly what shlex gives, on every line it takes."""
+"""The fast word splitters of `transforms.publishing` and `transforms.shellcmd` give exactly what shlex gives,
+on every text they take."""
 
 from __future__ import annotations
+
+import random
+import shlex
 
 import pytest
 
 from tests.corpus import corpus_files
 from transforms import publishing as pub
+from transforms import shellcmd as sh
 from transforms.model import load_workflow
 from transforms.yamldoc import YamlError, parse
 
@@ -34,3 +39,30 @@ def test_fast_path_equals_shlex(lines: list[str]) -> None:
         if "\\" in line or "#" in line or not pub._balanced(line):
             continue
         assert pub._split_line(line) == pub._group(list(pub._shlex_tokens(line))), line
+
+
+def _shellcmd_shlex(text: str) -> list[str]:
+    """The lexer `transforms.shellcmd._words` falls back to, without its substitution restore."""
+    lexer = shlex.shlex(text, posix=True, punctuation_chars="".join(sorted(sh._PUNCTUATION)))
+    lexer.whitespace_split = True
+    lexer.whitespace = " \t\r"
+    lexer.commenters = ""
+    return list(lexer)
+
+
+def _random_scripts(count: int) -> list[str]:
+    pieces = [*"ab c\t\r\n'\"();<>|&$`#{}=-./*?~!1", "git ", "push ", "''", '""', "__ztbotexpr0__", "echo "]
+    rng = random.Random(7)
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))) for _ in range(count)]
+
+
+@pytest.mark.parametrize("texts", [SAMPLES, _corpus_lines(), _random_scripts(20000)],
+                         ids=["samples", "corpus", "random"])
+def test_shellcmd_fast_words_equal_shlex(texts: list[str]) -> None:
+    taken = 0
+    for text in texts:
+        fast = sh._fast_words(text)
+        if fast is not None:
+            taken += 1
+            assert fast == _shellcmd_shlex(text), text
+    assert taken or not texts  # the fast path is exercised, not skipped wholesale

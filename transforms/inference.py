@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from transforms import ghscript, kb, shellcmd
-from transforms.base import Analysis, Context, Level, Need, Unknown
+from transforms.base import Analysis, Context, FileReader, Level, Need, Unknown
 from transforms.model import Job, Step, Workflow, expressions, is_token_value, load_workflow
 from transforms.yamldoc import YamlError, parse
 
@@ -61,9 +61,12 @@ class JobNeeds:
         return {scope: list(info.reasons) for scope, info in self.scopes.items()}
 
 
+_DETAIL = re.compile(r"\s*\([^()]*\)")
+
+
 def short(reason: str, limit: int = 80) -> str:
     """A reason without its parenthesised detail, cut to fit; the step it names is always kept."""
-    text = " ".join(re.sub(r"\s*\([^()]*\)", "", reason).split())
+    text = " ".join(_DETAIL.sub("", reason).split())
     what, sep, where = text.rpartition(" in step ")
     if not sep:
         what, where = text, ""
@@ -86,7 +89,16 @@ def merge(needs: tuple[Need, ...]) -> dict[str, Scope]:
 
 
 def infer_job(wf: Workflow, job: Job, ctx: Context) -> JobNeeds:
-    return JobNeeds(_job(wf, job, ctx, 0, frozenset()))
+    if load_workflow(wf.doc) is not wf:  # not the document's own model: nothing to share
+        return JobNeeds(_job(wf, job, ctx, 0, frozenset()))
+    # permissions, tighten-permissions and the OIDC, attest and registry plans all ask about the same
+    # jobs of a document: infer each once. The result depends only on the document and on the files
+    # `ctx.read` gives, hence the key; an edited document is a new Doc with an empty memo.
+    memo: dict[tuple[str, FileReader], Analysis] = wf.doc.derived("job-analysis", lambda _doc: {})
+    key = (job.id, ctx.read)
+    if key not in memo:
+        memo[key] = _job(wf, job, ctx, 0, frozenset())
+    return JobNeeds(memo[key])
 
 
 def _job(wf: Workflow, job: Job, ctx: Context, depth: int, seen: frozenset[str]) -> Analysis:

@@ -38,7 +38,7 @@ class ActionRef:
     def docker(self) -> bool:
         return self.raw.startswith("docker://")
 
-    @property
+    @cached_property  # asked for by most transforms, for every step (a frozen dataclass may cache it)
     def slug(self) -> str:
         """owner/repo[/path], lowercase: the knowledge-base key."""
         base = f"{self.owner}/{self.repo}".lower()
@@ -226,9 +226,10 @@ def expressions(value: Any) -> list[str]:
 
 
 TOKEN_EXPR = re.compile(r"^(github\.token|secrets\.github_token)$", re.I)
+_TOKEN_WORD = re.compile(r"\b(github\.token|secrets\.github_token)\b", re.I)
 
 
 def is_token_value(value: Any) -> bool:
     """True when a value carries the GITHUB_TOKEN (`${{ github.token }}` / `${{ secrets.GITHUB_TOKEN }}`)."""
-    return any(TOKEN_EXPR.match(e) or re.search(r"\b(github\.token|secrets\.github_token)\b", e, re.I)
+    return any(TOKEN_EXPR.match(e) or _TOKEN_WORD.search(e)
                for e in expressions(value))

@@ -40,6 +40,8 @@ class Values:
 
 def secret_names(value: Any) -> set[str]:
     """Names of `secrets.X` referenced by a value (GITHUB_TOKEN excluded)."""
+    if isinstance(value, str) and "secrets." not in value:
+        return set()  # most strings, e.g. every line of every script: no expression search needed
     return {m for e in expressions(value) for m in SECRET_RE.findall(e) if m.upper() != "GITHUB_TOKEN"}
 
 

@@ -71,28 +71,49 @@ def table() -> tuple[Row, ...]:
     return tuple(Row(r["action"].lower(), r["tag"], r["sha"].lower(), r["source"], r["note"]) for r in pins.rows())
 
 
+@cache
+def _by_tag() -> dict[tuple[str, str], tuple[Row, ...]]:
+    """The table's rows per (action, tag), in table order: every `uses:` looks its ref up here."""
+    index: dict[tuple[str, str], list[Row]] = {}
+    for row in table():
+        index.setdefault((row.action, row.tag), []).append(row)
+    return {key: tuple(rows) for key, rows in index.items()}
+
+
+def _tag_rows(action: str, tag: str) -> tuple[Row, ...]:
+    return _by_tag().get((action, tag), ())
+
+
+@cache
+def _by_sha() -> dict[tuple[str, str], tuple[Row, ...]]:
+    """The table's rows per (action, commit): every SHA pin's comment is checked against them."""
+    index: dict[tuple[str, str], list[Row]] = {}
+    for row in table():
+        index.setdefault((row.action, row.sha), []).append(row)
+    return {key: tuple(rows) for key, rows in index.items()}
+
+
 def table_pin(action: str, ref: str) -> tuple[str, str] | None:
     """(sha, comment) for a verified tag of `action`; branch heads are never pinned from a snapshot."""
-    for row in table():
-        if row.action == action and row.tag == ref and row.source == "snapshot" and not row.branch:
+    for row in _tag_rows(action, ref):
+        if row.source == "snapshot" and not row.branch:
             precise = next((n for n in row.names if SEMVER_RE.match(n)), ref)
             return row.sha, precise
     return None
 
 
 def table_branch(action: str, ref: str) -> bool:
-    return any(r.action == action and r.tag == ref and r.branch for r in table())
+    return any(r.branch for r in _tag_rows(action, ref))
 
 
 def names_of(action: str, sha: str) -> set[str]:
     """Every tag the table knows for this commit (observed pins included: they only add names)."""
-    return {n for r in table() if r.action == action and r.sha == sha and not r.branch for n in r.names}
+    return {n for r in _by_sha().get((action, sha), ()) if not r.branch for n in r.names}
 
 
 def tag_sha(action: str, tag: str) -> str | None:
     """The verified commit of a tag, when the table has it."""
-    row = next((r for r in table() if r.action == action and r.tag == tag and r.source == "snapshot"
-                and not r.branch), None)
+    row = next((r for r in _tag_rows(action, tag) if r.source == "snapshot" and not r.branch), None)
     return row.sha if row else None
 
 

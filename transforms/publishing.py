@@ -273,14 +273,22 @@ def _shlex_tokens(line: str) -> shlex.shlex:
     return lex
 
 
+_MASKED = re.compile(r"__ZTEXPR(\d+)__")
+
+
 def _unmask(word: str, masks: list[str]) -> str:
-    return re.sub(r"__ZTEXPR(\d+)__", lambda m: masks[int(m.group(1))], word)
+    if "__ZTEXPR" not in word:  # most words hold no expression: skip the substitution
+        return word
+    return _MASKED.sub(lambda m: masks[int(m.group(1))], word)
+
+
+_ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
 
 
 def program(words: list[str]) -> list[str]:
     """The command with leading `VAR=value` assignments and `sudo`/`env`/`exec` wrappers dropped."""
     rest = list(words)
-    while rest and (re.match(r"^[A-Za-z_]\w*=", rest[0]) or rest[0] in ("sudo", "env", "exec", "command")):
+    while rest and (_ASSIGNMENT.match(rest[0]) or rest[0] in ("sudo", "env", "exec", "command")):
         rest = rest[1:]
     return rest
 

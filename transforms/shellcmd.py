@@ -150,12 +150,23 @@ def _substitution(text: str, index: int, state: _State, inner: list[str]) -> tup
     return key, end + 1
 
 
+# Runs of characters that `_prepare` copies unchanged: none of them opens or closes anything.
+_PLAIN_RUN = re.compile(r"[^'\"\\`$<>#]+")
+_SINGLE_QUOTED_RUN = re.compile(r"[^']+")
+
+
 def _prepare(text: str, state: _State) -> tuple[str, list[str]]:
     """Drop comments and `\\` continuations and lift substitutions out of the script text."""
     out: list[str] = []
     inner: list[str] = []
     quote, index = "", 0
     while index < len(text):
+        # Copy ordinary text a run at a time (the character loop below would append it one by one).
+        run = (_SINGLE_QUOTED_RUN if quote == "'" else _PLAIN_RUN).match(text, index)
+        if run:
+            out.append(run[0])
+            index = run.end()
+            continue
         char, pair = text[index], text[index:index + 2]
         if quote == "'":
             quote = "" if char == "'" else quote
@@ -179,13 +190,43 @@ def _prepare(text: str, state: _State) -> tuple[str, list[str]]:
     return "".join(out), inner
 
 
+_LIFTED = re.compile(r"__ztbot\w+?\d+__")
+
+
 def _restore(word: str, state: _State) -> str:
-    for key in re.findall(r"__ztbot\w+?\d+__", word):
+    if "__ztbot" not in word:  # the common case: no lifted substitution in this word
+        return word
+    for key in _LIFTED.findall(word):
         word = word.replace(key, state.originals.get(key, key))
     return word
 
 
+# What shlex (as set up in `_words`) makes of text without backslashes and with balanced quotes:
+# runs of punctuation, and words of bare text and whole '...' / "..." parts, quotes removed.
+_LEX_TOKEN = re.compile(r"""[();<>|&\n]+|(?:[^ \t\r();<>|&\n'"]+|'[^']*'|"[^"]*")+""")
+_QUOTED = re.compile(r"'([^']*)'" + r'|"([^"]*)"')
+_BLANKS = " \t\r"
+
+
+def _fast_words(text: str) -> list[str] | None:
+    """shlex's tokens for the common case by a regex scan instead of its character loop; None otherwise."""
+    if "\\" in text:
+        return None
+    tokens: list[str] = []
+    end = 0
+    for token in _LEX_TOKEN.finditer(text):
+        if text[end:token.start()].strip(_BLANKS):  # skipped over an unclosed quote: shlex decides
+            return None
+        word, end = token[0], token.end()
+        tokens.append(word if word[0] in _PUNCTUATION else _QUOTED.sub(lambda m: m[1] if m[1] is not None else m[2],
+                                                                      word))
+    return None if text[end:].strip(_BLANKS) else tokens
+
+
 def _words(text: str, state: _State) -> list[str]:
+    fast = _fast_words(text)
+    if fast is not None:
+        return [_restore(token, state) for token in fast]
     # Newlines end commands like `;`, so they are punctuation here rather than whitespace.
     lexer = shlex.shlex(text, posix=True, punctuation_chars="".join(sorted(_PUNCTUATION)))
     lexer.whitespace_split = True

@@ -101,6 +101,8 @@ def passed(value: Any) -> set[str]:
     """Secrets whose value a string hands on (tests of whether one is set do not count)."""
     if not isinstance(value, str):
         return secret_names(value)
+    if "secrets." not in value:  # then neither the tests nor any name can be there
+        return set()
     return secret_names(EXPR_RE.sub(lambda m: "${{" + TESTED.sub("", m[1]) + "}}", value))
 
 

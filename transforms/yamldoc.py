@@ -8,89 +8,18 @@ from __future__ import annotations
 
 import datetime
 import difflib
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.resolver import VersionedResolver
-from ruamel.yaml.tag import Tag
 
 from transforms.base import Path
+from transforms.yamlload import MERGE_TAG, STR_TAG
+from transforms.yamlload import YamlError as YamlError  # re-exported: callers import it from here
+from transforms.yamlload import load_nodes as load_nodes
 
-MERGE_TAG = "tag:yaml.org,2002:merge"
 BOM = "\ufeff"
-
-
-class YamlError(Exception):
-    """The text is not YAML we can work with; `line`/`column` are 1-based when known."""
-
-    def __init__(self, message: str, line: int = 0, column: int = 0) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
-
-    def __str__(self) -> str:
-        where = f"line {self.line}, column {self.column}: " if self.line else ""
-        return f"{where}{self.message}"
-
-
-class _CoreResolver(VersionedResolver):
-    """YAML 1.2 core-schema tags for plain scalars (what ruamel's versioned resolver gives for a 1.2
-    document), without its per-scalar version lookups, which cost more than the C parse itself."""
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is ScalarNode and implicit[0]:
-            return _TAGS[_implicit_tag(value)]
-        if kind is MappingNode:
-            return _TAGS["tag:yaml.org,2002:map"]
-        if kind is SequenceNode:
-            return _TAGS["tag:yaml.org,2002:seq"]
-        return _TAGS["tag:yaml.org,2002:str"]
-
-
-def _tag(name: str) -> Tag:
-    """A shared Tag whose text is decoded once (ruamel decodes a fresh Tag on every `node.tag`)."""
-    tag = Tag(suffix=name)
-    _ = tag.trval
-    return tag
-
-
-_IMPLICIT = [(tag, re.compile(rx, re.X)) for tag, rx in (
-    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    ("tag:yaml.org,2002:float", r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"""),
-    ("tag:yaml.org,2002:int", r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)$"),
-    ("tag:yaml.org,2002:merge", r"^(?:<<)$"),
-    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$"),
-    ("tag:yaml.org,2002:timestamp", r"""^(?:[0-9]{4}-[0-9]{2}-[0-9]{2}
-        |[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]*)?
-        (?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?)$"""),
-)]
-_FIRST = set("tTfF-+0123456789.<~nN")
-_TAGS = {name: _tag(name) for name in [t for t, _ in _IMPLICIT] + [
-    "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"]}
-
-
-def _implicit_tag(value: str) -> str:
-    if value and value[0] not in _FIRST:
-        return "tag:yaml.org,2002:str"
-    return next((tag for tag, rx in _IMPLICIT if rx.match(value)), "tag:yaml.org,2002:str")
-
-
-def _yaml() -> YAML:
-    # The C parser is ~8x faster; marks (line/column) and alias sharing are identical.
-    try:
-        yaml = YAML(typ="safe", pure=False)
-    except Exception:  # pragma: no cover - clib missing on this platform
-        yaml = YAML(typ="safe", pure=True)
-    yaml.Resolver = _CoreResolver
-    return yaml
 
 
 @dataclass
@@ -189,99 +118,6 @@ def parse(raw: str) -> Doc:
     return doc
 
 
-def load_nodes(text: str) -> tuple[Node | None, Any]:
-    yaml = _yaml()
-    try:
-        root = yaml.compose(text)
-        data = _construct(yaml, root) if root is not None else None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = " ".join(p for p in (exc.context, exc.problem) if p) or str(exc)
-        raise YamlError(problem, mark.line + 1 if mark else 0, mark.column + 1 if mark else 0) from None
-    except YAMLError as exc:
-        raise YamlError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
-    except RecursionError:
-        raise YamlError("document nests too deeply") from None
-    return root, data
-
-
-def _construct(yaml: YAML, root: Node) -> Any:
-    """Composed nodes -> plain data (YAML 1.2 core schema, merge keys applied, aliases shared).
-
-    ruamel's Python constructor is the slowest part of a parse and rewrites merge keys inside
-    the composed nodes we keep for positions, so we build the data ourselves.
-    """
-    return _Builder().build(root)
-
-
-class _Builder:
-    def __init__(self) -> None:
-        self.done: dict[int, Any] = {}
-
-    def build(self, node: Node) -> Any:
-        if id(node) in self.done:
-            return self.done[id(node)]
-        if isinstance(node, ScalarNode):
-            return _scalar(node)
-        if isinstance(node, SequenceNode):
-            out: list[Any] = []
-            self.done[id(node)] = out
-            out.extend(self.build(v) for v in node.value)
-            return out
-        mapping: dict[Any, Any] = {}
-        self.done[id(node)] = mapping
-        merged: dict[Any, Any] = {}
-        for key, value in node.value:
-            if key.tag == MERGE_TAG:
-                for source in value.value if isinstance(value, SequenceNode) else [value]:
-                    part = self.build(source)
-                    merged.update({k: v for k, v in part.items() if k not in merged} if isinstance(part, dict) else {})
-                continue
-            k = self.build(key)
-            if isinstance(k, (dict, list)) or k in mapping:
-                mark = key.start_mark
-                raise YamlError(f"duplicate or complex mapping key {key.value!r}", mark.line + 1, mark.column + 1)
-            mapping[k] = self.build(value)
-        for k, v in merged.items():
-            mapping.setdefault(k, v)
-        return mapping
-
-
-def _scalar(node: ScalarNode) -> Any:
-    tag, text = node.tag, node.value
-    if tag == "tag:yaml.org,2002:null":
-        return None
-    if tag == "tag:yaml.org,2002:bool":
-        return text.lower() == "true"
-    if tag == "tag:yaml.org,2002:int":
-        return _int(text)
-    if tag == "tag:yaml.org,2002:float":
-        return _float(text)
-    return text
-
-
-def _int(text: str) -> Any:
-    clean = text.replace("_", "")
-    try:
-        if clean.lower().startswith(("0o", "-0o", "+0o")):
-            return int(clean.lower().replace("0o", ""), 8)
-        return int(clean, 0) if clean.lower().startswith(("0x", "-0x", "+0x")) else int(clean, 10)
-    except ValueError:
-        return text
-
-
-def _float(text: str) -> Any:
-    low = text.lower().replace("_", "")
-    if low in (".nan",):
-        return "nan"  # NaN != NaN would make equal documents compare unequal
-    if low in (".inf", "+.inf", "-.inf"):
-        return float(low.replace(".", ""))
-    try:
-        return float(low)
-    except ValueError:
-        return text
-
-
 def plain(value: Any) -> Any:
     """Constructed data -> JSON-like data (dates as their YAML text) for comparisons."""
     if isinstance(value, dict):
@@ -305,7 +141,7 @@ def pairs(node: Node) -> Iterator[tuple[ScalarNode, Node]]:
     seen: set[str] = set()
     merged: list[tuple[ScalarNode, Node]] = []
     for key, value in node.value:
-        if key.tag == MERGE_TAG:
+        if key.ctag is not STR_TAG and key.tag == MERGE_TAG:
             for source in value.value if isinstance(value, SequenceNode) else [value]:
                 merged.extend(pairs(source))
             continue
@@ -321,15 +157,19 @@ def own_pair(node: Node, key: str) -> tuple[ScalarNode, Node] | None:
     """The pair written in this very mapping (not reached through a merge key)."""
     if isinstance(node, MappingNode):
         for k, v in node.value:
-            if k.tag != MERGE_TAG and str(k.value) == key:
+            if (k.ctag is STR_TAG or k.tag != MERGE_TAG) and str(k.value) == key:
                 return k, v
     return None
 
 
 def get_pair(node: Node | None, key: str) -> tuple[ScalarNode, Node] | None:
-    if node is None:
+    if not isinstance(node, MappingNode):
         return None
-    for k, v in pairs(node):
+    # The hot path of every lookup: scan the mapping's own keys; only a merge key met before the
+    # match needs the full `pairs` order (explicit keys win, wherever they are written).
+    for k, v in node.value:
+        if k.ctag is not STR_TAG and k.tag == MERGE_TAG:
+            return next(((k, v) for k, v in pairs(node) if str(k.value) == key), None)
         if str(k.value) == key:
             return k, v
     return None
@@ -354,7 +194,7 @@ def resolve(root: Node | None, path: Path) -> Node | None:
 
 
 def has_merge(node: Node) -> bool:
-    return isinstance(node, MappingNode) and any(k.tag == MERGE_TAG for k, _ in node.value)
+    return isinstance(node, MappingNode) and any(k.ctag is not STR_TAG and k.tag == MERGE_TAG for k, _ in node.value)
 
 
 def is_flow(node: Node) -> bool:
@@ -377,21 +217,19 @@ def node_line(root: Node | None, path: Path) -> int:
 def usage_counts(root: Node | None) -> dict[int, int]:
     """How many places reference each node (aliases share node objects)."""
     counts: dict[int, int] = {}
-
-    def walk(node: Node) -> None:
-        counts[id(node)] = counts.get(id(node), 0) + 1
-        if counts[id(node)] > 1:
-            return
+    # A stack, not recursion: one Python call per node was most of the cost. The order of visits
+    # does not change the counts: each collection's children are counted once, when it is first met.
+    todo = [root] if root is not None else []
+    while todo:
+        node = todo.pop()
+        seen = counts[id(node)] = counts.get(id(node), 0) + 1
+        if seen > 1:
+            continue
         if isinstance(node, MappingNode):
             for k, v in node.value:
-                walk(k)
-                walk(v)
+                todo += (k, v)
         elif isinstance(node, SequenceNode):
-            for v in node.value:
-                walk(v)
-
-    if root is not None:
-        walk(root)
+            todo += node.value
     return counts
 
 
