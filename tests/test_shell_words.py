@@ -1,4 +1,4 @@
-"""The fast word splitters of `transforms.publishing` and `transforms.shellcmd` give exactly what shlex gives,
+"""The fast word splitters of `transforms.publishing` and `transforms.shellwords` give exactly what shlex gives,
 on every text they take."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from tests.corpus import corpus_files
 from transforms import publishing as pub
-from transforms import shellcmd as sh
+from transforms import shellwords as sh
 from transforms.model import load_workflow
 from transforms.yamldoc import YamlError, parse
 
@@ -42,8 +42,8 @@ def test_fast_path_equals_shlex(lines: list[str]) -> None:
 
 
 def _shellcmd_shlex(text: str) -> list[str]:
-    """The lexer `transforms.shellcmd._words` falls back to, without its substitution restore."""
-    lexer = shlex.shlex(text, posix=True, punctuation_chars="".join(sorted(sh._PUNCTUATION)))
+    """The lexer `transforms.shellwords.words` falls back to, without its substitution restore."""
+    lexer = shlex.shlex(text, posix=True, punctuation_chars="".join(sorted(sh.PUNCTUATION)))
     lexer.whitespace_split = True
     lexer.whitespace = " \t\r"
     lexer.commenters = ""
@@ -61,7 +61,7 @@ def _random_scripts(count: int) -> list[str]:
 def test_shellcmd_fast_words_equal_shlex(texts: list[str]) -> None:
     taken = 0
     for text in texts:
-        fast = sh._fast_words(text)
+        fast = sh.fast_words(text)
         if fast is not None:
             taken += 1
             assert fast == _shellcmd_shlex(text), text
