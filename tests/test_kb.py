@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from transforms import kb
+from transforms import kb, kb_schema
 from transforms.base import Analysis, Need
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -59,15 +59,15 @@ def test_every_entry_names_a_source() -> None:
     ],
 )
 def test_schema_rejects_with_the_entry_named(raw: dict[str, Any], message: str) -> None:
-    with pytest.raises(kb.KnowledgeBaseError) as err:
-        kb.parse_kb({"owner/some-action": raw})
+    with pytest.raises(kb_schema.KnowledgeBaseError) as err:
+        kb_schema.parse_kb({"owner/some-action": raw})
     assert "entry 'owner/some-action'" in str(err.value)
     assert message in str(err.value)
 
 
 def test_schema_rejects_uppercase_slug() -> None:
-    with pytest.raises(kb.KnowledgeBaseError, match="entry 'Owner/Action'"):
-        kb.parse_kb({"Owner/Action": {"source": "x"}})
+    with pytest.raises(kb_schema.KnowledgeBaseError, match="entry 'Owner/Action'"):
+        kb_schema.parse_kb({"Owner/Action": {"source": "x"}})
 
 
 # --------------------------------------------------------------------------- lookup

@@ -1,9 +1,10 @@
 """What a `run:` step does with the GITHUB_TOKEN, found by tokenizing the script as a shell would.
 
 `transforms.shellwords` splits the script into simple commands of words (substitutions lifted out
-and analysed as scripts of their own, `${{ ... }}` masked). Each command is then judged by its program: `gh` (only when GH_TOKEN/GITHUB_TOKEN reach it),
-`git` (persisted checkout credentials, token or not), `curl`/`wget` with the token in a header,
-programs known to ignore the token, and everything else, which is an Unknown when given the token.
+and analysed as scripts of their own, `${{ ... }}` masked). Each command is then judged by its
+program: `gh` (only when GH_TOKEN/GITHUB_TOKEN reach it), `git` (persisted checkout credentials,
+token or not), `curl`/`wget` with the token in a header, programs known to ignore the token, and
+everything else, which is an Unknown when given the token.
 """
 
 from __future__ import annotations
