@@ -9,6 +9,7 @@ given on the command line (`--token ${{ secrets.X }}`) is edited in place instea
 from __future__ import annotations
 
 from transforms import publishing as pub
+from transforms import publishing_explain as pubx
 from transforms.base import Context, Finding
 from transforms.model import Job, Step, Workflow
 from transforms.yamldoc import Doc
@@ -98,14 +99,14 @@ class PublishCrates:
 
     def explain(self, findings: list[Finding]) -> str:
         fields = [
-            ("Repository owner", lambda f: pub.owner_repo(f)[0]),
-            ("Repository name", lambda f: pub.owner_repo(f)[1]),
+            ("Repository owner", lambda f: pubx.owner_repo(f)[0]),
+            ("Repository name", lambda f: pubx.owner_repo(f)[1]),
             ("Workflow filename", lambda f: f"`{f.data['file']}`"),
-            ("Environment", pub.env_cell),
+            ("Environment", pubx.env_cell),
         ]
         after = ["The crate must already exist (its first publish needs an API token) and the person "
                  "configuring it must be an owner.",
                  "The short-lived token lasts 30 minutes and is revoked when the job ends."]
-        return pub.registration(findings, "crates.io trusted publishing",
+        return pubx.registration(findings, "crates.io trusted publishing",
                                 "crates.io → the crate → Settings → Trusted Publishing", fields, after)
 

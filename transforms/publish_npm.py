@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from transforms import publishing as pub
+from transforms import publishing_explain as pubx
 from transforms.base import Context, Finding
 from transforms.model import Job, Step, Workflow
 from transforms.yamldoc import Doc
@@ -137,10 +138,10 @@ class PublishNpm:
 
     def explain(self, findings: list[Finding]) -> str:
         fields = [
-            ("Organization or user", lambda f: pub.owner_repo(f)[0]),
-            ("Repository", lambda f: pub.owner_repo(f)[1]),
+            ("Organization or user", lambda f: pubx.owner_repo(f)[0]),
+            ("Repository", lambda f: pubx.owner_repo(f)[1]),
             ("Workflow filename", lambda f: f"`{f.data['file']}`"),
-            ("Environment name", pub.env_cell),
+            ("Environment name", pubx.env_cell),
             ("Allowed actions", lambda f: "`npm publish`"),
         ]
         moved = any(f.fixable and "Node 24" in f.data.get("change", "") for f in findings)
@@ -153,6 +154,6 @@ class PublishNpm:
             "Installs of private packages still need a read-only token; only `npm publish` uses OIDC.",
             "Provenance is generated automatically for public packages from public repositories.",
         ]
-        return pub.registration(findings, "npm trusted publishing",
+        return pubx.registration(findings, "npm trusted publishing",
                                 "npmjs.com → the package → Settings → Trusted Publisher → GitHub Actions",
                                 fields, after)

@@ -13,6 +13,7 @@ import re
 
 from transforms import oidc
 from transforms import publishing as pub
+from transforms import publishing_explain as pubx
 from transforms.base import Context, Finding
 from transforms.model import Job, Step, Workflow
 from transforms.yamldoc import Doc
@@ -121,15 +122,15 @@ class PublishNuget:
 
     def explain(self, findings: list[Finding]) -> str:
         fields = [
-            ("Repository Owner", lambda f: pub.owner_repo(f)[0]),
-            ("Repository", lambda f: pub.owner_repo(f)[1]),
+            ("Repository Owner", lambda f: pubx.owner_repo(f)[0]),
+            ("Repository", lambda f: pubx.owner_repo(f)[1]),
             ("Workflow File", lambda f: f"`{f.data['file']}`"),
-            ("Environment", pub.env_cell),
+            ("Environment", pubx.env_cell),
             ("`user:` in the workflow", lambda f: f"`{f.data.get('user', '')}`"),
         ]
         variables = sorted({v for f in findings if f.fixable for v in f.data.get("variables", {})})
         after = [f"Create the repository variable `{v}` = the nuget.org profile name (not the e-mail) that owns "
                  "the policy." for v in variables]
         after += ["A private repository's policy stays \"temporarily active\" for 7 days until a first publish."]
-        return pub.registration(findings, "NuGet trusted publishing",
+        return pubx.registration(findings, "NuGet trusted publishing",
                                 "nuget.org → your user name → Trusted Publishing → Add policy", fields, after)

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from transforms import publishing as pub
+from transforms import publishing_explain as pubx
 from transforms.base import Context, Finding
 from transforms.model import Job, Step, Workflow
 from transforms.pins import known, pin
@@ -318,13 +319,13 @@ class PublishPypi:
     def explain(self, findings: list[Finding]) -> str:
         fields = [
             ("index", lambda f: str(f.data.get("index", "PyPI"))),
-            ("Owner", lambda f: pub.owner_repo(f)[0]),
-            ("Repository name", lambda f: pub.owner_repo(f)[1]),
+            ("Owner", lambda f: pubx.owner_repo(f)[0]),
+            ("Repository name", lambda f: pubx.owner_repo(f)[1]),
             ("Workflow name", lambda f: f"`{f.data['file']}`"),
-            ("Environment name", pub.env_cell),
+            ("Environment name", pubx.env_cell),
         ]
         after = ["A brand-new project can use a *pending* publisher (PyPI → Your projects → Publishing).",
                  "PyPI cannot trust a reusable workflow: the job must stay in this file."]
-        return pub.registration(findings, "PyPI trusted publishing",
+        return pubx.registration(findings, "PyPI trusted publishing",
                                 "pypi.org → your project → Manage → Publishing (test.pypi.org for TestPyPI)",
                                 fields, after)

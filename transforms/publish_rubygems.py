@@ -11,6 +11,7 @@ remote and waits for the release, which the existing script may do differently.
 from __future__ import annotations
 
 from transforms import publishing as pub
+from transforms import publishing_explain as pubx
 from transforms.base import Context, Finding
 from transforms.model import Job, Step, Workflow
 from transforms.pins import pin
@@ -103,12 +104,12 @@ class PublishRubygems:
 
     def explain(self, findings: list[Finding]) -> str:
         fields = [
-            ("Repository owner", lambda f: pub.owner_repo(f)[0]),
-            ("Repository name", lambda f: pub.owner_repo(f)[1]),
+            ("Repository owner", lambda f: pubx.owner_repo(f)[0]),
+            ("Repository name", lambda f: pubx.owner_repo(f)[1]),
             ("Workflow filename", lambda f: f"`{f.data['file']}`"),
-            ("Environment", pub.env_cell),
+            ("Environment", pubx.env_cell),
         ]
         after = ["A gem that does not exist yet can be created through a *pending* trusted publisher "
                  "(rubygems.org → your profile → Trusted publishers)."]
-        return pub.registration(findings, "RubyGems trusted publishing",
+        return pubx.registration(findings, "RubyGems trusted publishing",
                                 "rubygems.org → the gem → Trusted publishers → Create", fields, after)

@@ -1,4 +1,4 @@
-"""What the trusted-publishing transforms (`publish-*`) share: sites, job checks, env edits, explain.
+"""What the trusted-publishing transforms (`publish-*`) share: sites, job checks, env edits, runners.
 
 Each registry module finds *sites* (one publishing step and the edits that move it to trusted
 publishing, or the reason it cannot move). This module applies the job-wide rules once: refusals
@@ -368,44 +368,3 @@ def setup_step(job: Job, before: Step, action: str) -> Step | None:
         if ref is not None and ref.slug == action:
             found = step
     return found
-
-
-# ---------------------------------------------------------------- explain
-
-
-def registration(findings: list[Finding], title: str, place: str, fields: list[tuple[str, Callable[[Finding], str]]],
-                 after: list[str]) -> str:
-    """Markdown: the publisher to register per fixed job, what to delete after merge, how to roll back."""
-    fixed = [f for f in findings if f.fixable]
-    lines = [f"### {title}", ""]
-    if fixed:
-        lines += [f"**Before merging**, register a trusted publisher at {place} with exactly these values:", ""]
-        lines += ["| " + " | ".join(label for label, _ in fields) + " |", "|" + "---|" * len(fields)]
-        seen: set[tuple[str, ...]] = set()
-        for f in fixed:
-            row = tuple(get(f) for _, get in fields)
-            if row not in seen:
-                seen.add(row)
-                lines.append("| " + " | ".join(row) + " |")
-        lines += ["", "**Changed:**", "", *(f"- {f.message}" for f in fixed), ""]
-        secrets = sorted({s for f in fixed for s in f.data.get("secrets", [])})
-        shown = ", ".join(f"`{s}`" for s in secrets) or "the old token"
-        lines += ["**Notes and clean-up:**", "", *(f"- {a}" for a in after),
-                  f"- After the first successful publish, revoke the token on the registry and delete the "
-                  f"repository secret(s) {shown}.", "",
-                  "**Roll back:** revert this commit; keep the secret until the new flow has published once.", ""]
-    refused = [f for f in findings if not f.fixable]
-    if refused:
-        lines += ["**Left unchanged:**", "", *(f"- {f.message}" for f in refused), ""]
-    return "\n".join(lines)
-
-
-def owner_repo(f: Finding) -> tuple[str, str]:
-    repo = str(f.data.get("repo") or "OWNER/REPO")
-    owner, _, name = repo.partition("/")
-    return f"`{owner}`", f"`{name or 'REPO'}`"
-
-
-def env_cell(f: Finding) -> str:
-    env = f.data.get("environment")
-    return f"`{env}`" if env else "(none — consider adding one)"
