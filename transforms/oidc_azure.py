@@ -10,6 +10,7 @@ adds a federated credential to it. Any other use of the removed secret refuses t
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from transforms import oidc
@@ -30,13 +31,16 @@ from transforms.oidc_plan import (
     with_ops,
 )
 from transforms.yamldoc import Doc
-from transforms.yamledit import Op
+from transforms.yamledit import EditText, Op, ReplaceValue
 
 ID = "oidc-azure"
 LOGIN = "azure/login"
 ID_INPUTS = ("client-id", "tenant-id", "subscription-id")
 JSON_KEYS = {"clientid": "client-id", "tenantid": "tenant-id", "subscriptionid": "subscription-id"}
 AUDIENCE = "api://AzureADTokenExchange"
+# `${{ fromJson(secrets.X).subscriptionId }}`: an identifier read out of the creds JSON. Only these three
+# fields have a federated twin (the login's own input); `clientSecret` and anything else stays a refusal.
+FIELD_READ = r"\$\{\{\s*fromjson\(\s*secrets\.%s\s*\)\.(clientid|tenantid|subscriptionid)\s*\}\}"
 
 
 def login_inputs(values: oidc.Values, subscription: bool = True) -> dict[str, Any]:
@@ -106,6 +110,31 @@ class _Builder:
         self.plan.secrets |= secrets
         self.plan.steps.append(label(step))
         self.removed.add((*step.path, "with", "creds"))
+        for name in secrets:
+            self._field_reads(name, {**ids, **{k: step.with_[k] for k in ID_INPUTS if k in step.with_}})
+
+    def _field_reads(self, secret: str, ids: dict[str, Any]) -> None:
+        """Point exact `fromJson(secrets.X).<id>` reads at the value the login now gets for that id.
+
+        A whole-scalar read is replaced; one read inside a longer string (a `run:` line) is edited in
+        place. Anything else that still names the secret stays, and `finish` refuses the job on it.
+        """
+        pattern = re.compile(FIELD_READ % re.escape(secret), re.I)
+        for path, value in oidc.walk(dict(self.job.data), self.job.path):
+            if not isinstance(value, str) or path in self.removed:
+                continue
+            found = list(pattern.finditer(value))
+            new = ids.get(JSON_KEYS[found[0][1].lower()]) if len(found) == 1 else None
+            if new is None:  # none, several in one string, or an id the login does not get
+                continue
+            if found[0][0] == value.strip():
+                self.plan.ops.append(ReplaceValue(path, new))
+                rest = ""
+            else:
+                self.plan.ops.append(EditText(path, found[0][0], str(new)))
+                rest = value.replace(found[0][0], str(new), 1)
+            if secret not in oidc.secret_names(rest):
+                self.removed.add(path)
 
 
 def _login_steps(job: Job) -> list[Step]:
