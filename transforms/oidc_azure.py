@@ -165,7 +165,9 @@ def plans(doc: Doc, ctx: Context) -> list[Plan]:
     wf = load_workflow(doc)
     if wf is None:
         return []
-    return [p for job in wf.jobs if (p := plan_job(doc, wf, job, ctx)) is not None]
+    out = [p for job in wf.jobs if (p := plan_job(doc, wf, job, ctx)) is not None]
+    terraform.settle(out)
+    return out
 
 
 def credential_json(subject: str, index: int) -> str:
