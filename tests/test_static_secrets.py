@@ -18,7 +18,7 @@ EXPECTED = {
         ("CLOUDFLARE_API_TOKEN", 6): ("Cloudflare API token", N),
         ("HEROKU_API_KEY", 16): ("Heroku API key", N),
         ("NETLIFY_AUTH_TOKEN", 25): ("Netlify personal access token", N),
-        ("AZUREAPPSERVICE_PUBLISHPROFILE", 34): ("Azure App Service publish profile", W),
+        # line 34: webapps-deploy's `publish-profile` belongs to oidc-azure, which rewrites or refuses it
         ("AZURE_STATIC_WEB_APPS_API_TOKEN", 38): ("Azure Static Web Apps deployment token", W),
     },
     # AWS keys (and their reuse in a script of the same job), the registry login, the publish token and the

@@ -6,10 +6,14 @@ backend read `ARM_CLIENT_ID` / `ARM_TENANT_ID` / `ARM_SUBSCRIPTION_ID` from the 
 themselves (the runner's `ACTIONS_ID_TOKEN_REQUEST_*` variables, present with `id-token: write`).
 The ids stay exactly as written, from secrets or not: they identify, they do not authenticate.
 
-Refused with a reason: the variable set in a workflow `env:` that several jobs share, a value that
-is not one `${{ secrets.NAME }}`, no terraform step in its reach, `ARM_USE_OIDC` set to false, no
-`ARM_CLIENT_ID` in reach, the variable or the secret read anywhere else, or a `-backend-config`
-that passes a client secret.
+A workflow `env:` entry that several jobs share is removed only when every one of those jobs is
+rewritten (each one passes every check below); one refused job keeps the secret for all of them.
+Jobs that call a reusable workflow do not count: workflow `env:` does not reach the called workflow.
+
+Refused with a reason: a value that is not one `${{ secrets.NAME }}`, no terraform step in its
+reach, `ARM_USE_OIDC` set to false, no `ARM_CLIENT_ID` in reach, the variable or the secret read
+anywhere else, a `-backend-config` that passes a client secret, or (shared entry) another job
+sharing it that is not rewritten.
 """
 
 from __future__ import annotations
@@ -46,9 +50,14 @@ class Site:
     level: str  # workflow | job | step
 
 
+def sharers(wf: Workflow) -> list[Job]:
+    """The jobs that see the workflow `env:`: not those calling a reusable workflow (it is not passed on)."""
+    return [j for j in wf.jobs if j.uses is None]
+
+
 def sites(wf: Workflow, job: Job) -> list[Site]:
     out = []
-    if SECRET_VAR in wf.env:
+    if SECRET_VAR in wf.env and job.uses is None:
         out.append(Site(("env",), wf.env, tuple(job.steps), "workflow"))
     if SECRET_VAR in job.env:
         out.append(Site((*job.path, "env"), job.env, tuple(job.steps), "job"))
@@ -82,8 +91,6 @@ def _other_reads(wf: Workflow, job: Job, site_paths: set[Path]) -> str | None:
 
 
 def _refusal(wf: Workflow, job: Job, found: list[Site]) -> str | None:
-    if any(s.level == "workflow" for s in found) and len(wf.jobs) > 1:
-        return f"{SECRET_VAR} is set in the workflow `env:` that {len(wf.jobs)} jobs share; move it to the jobs first"
     for site in found:
         if one_secret(site.env[SECRET_VAR]) is None:
             return f"{SECRET_VAR} at {'.'.join(map(str, site.path))} is not one `${{{{ secrets.NAME }}}}`"
@@ -103,9 +110,14 @@ def _refusal(wf: Workflow, job: Job, found: list[Site]) -> str | None:
     return None
 
 
-def _site_ops(wf: Workflow, job: Job, site: Site) -> list[Op]:
-    """Delete the secret; `ARM_USE_OIDC: "true"` takes its place unless the steps already see it true."""
-    given = [_in_reach(wf, job, s, USE_OIDC) for s in site.steps if is_terraform(s)]
+def _site_ops(wf: Workflow, jobs: list[Job], site: Site) -> list[Op]:
+    """Delete the secret; `ARM_USE_OIDC: "true"` takes its place unless the steps already see it true.
+
+    `jobs` are the jobs the site reaches (several for a shared workflow `env:`): their terraform steps
+    decide, so every job's plan computes the same edit.
+    """
+    reach = [(j, s) for j in jobs for s in (site.steps if site.level != "workflow" else j.steps)]
+    given = [_in_reach(wf, j, s, USE_OIDC) for j, s in reach if is_terraform(s)]
     if all(_truthy(v) for v in given) and USE_OIDC not in site.env:
         keep = {k for k in site.env if k != SECRET_VAR}
         return [DeleteKey(site.path, SECRET_VAR)] if keep else [DeleteKey(site.path[:-1], "env")]
@@ -125,10 +137,29 @@ def add(plan: Plan, removed: set[Any], wf: Workflow, job: Job, found: list[Site]
     if why:
         plan.refused = f"Terraform: {why}"
         return
+    shared = sharers(wf) if any(s.level == "workflow" for s in found) else [job]
     for site in found:
-        plan.ops += _site_ops(wf, job, site)
+        if site.level == "workflow" and len(shared) > 1:
+            plan.shared += _site_ops(wf, shared, site)
+            plan.data["shares_with"] = [j.id for j in shared if j.id != job.id]
+        else:
+            plan.ops += _site_ops(wf, [job], site)
         removed.add((*site.path, SECRET_VAR))
         plan.steps.append(label(site.steps[0]) if site.level == "step" else f"terraform ({site.level} `env:`)")
+
+
+def settle(plans: list[Plan]) -> None:
+    """A shared workflow `env:` entry goes only if every job sharing it is rewritten: else all keep it."""
+    # Judged on the plans as they came: every job sharing the entry sees the same blockers.
+    reasons = {p.job.id: p.refused for p in plans}
+    for plan in plans:
+        others = plan.data.get("shares_with", [])
+        blocker = next((j for j in others if reasons.get(j, "-")), None)
+        if plan.refused or blocker is None:
+            continue
+        why = (reasons.get(blocker) or "nothing there to rewrite").removeprefix("Terraform: ")
+        plan.refused = (f"Terraform: {SECRET_VAR} is set in the workflow `env:` that {len(others) + 1} jobs share, "
+                        f"and job `{blocker}` keeps it ({why}); fix that job or move the variable to the jobs")
 
 
 def setup_lines(findings: list[Finding]) -> list[str]:

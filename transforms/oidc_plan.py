@@ -28,6 +28,9 @@ class Plan:
     secrets: set[str] = field(default_factory=set)
     steps: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # Edits outside the job that other jobs' plans carry too (`data["shares_with"]` names them): made
+    # once, and only when all those jobs are rewritten.
+    shared: list[Op] = field(default_factory=list)
 
 
 def one_secret(value: Any) -> str | None:
@@ -81,7 +84,7 @@ def leftovers(wf: Workflow, job: Job, names: set[str], removed: set[Any]) -> lis
     """Uses of the removed secrets that would remain in the job (workflow env included)."""
     hits = oidc.remaining_uses(job, names, removed)
     for key, value in wf.env.items():
-        used = oidc.secret_names(value) & names
+        used = oidc.secret_names(value) & names if ("env", str(key)) not in removed else set()
         if used:
             hits.append(f"workflow env.{key} still uses secrets.{sorted(used)[0]}")
     return hits
@@ -125,7 +128,12 @@ def to_finding(plan: Plan, rule: str, what: str, ctx: Context, goal: str = "swit
 def fixable_ops(plans: list[Plan], findings: list[Finding]) -> list[Op]:
     """The ops of the fixable jobs; inserted steps last, so earlier ops' item indexes stay valid."""
     wanted = {f.data.get("job") for f in findings if f.fixable}
-    ops = [op for p in plans if p.job.id in wanted and not p.refused for op in p.ops]
+    chosen = [p for p in plans if p.job.id in wanted and not p.refused]
+    ids = {p.job.id for p in chosen}
+    # A job silenced by `# ztbot: ignore` keeps the shared edit from the jobs sharing it.
+    chosen = [p for p in chosen if all(j in ids for j in p.data.get("shares_with", []))]
+    shared = {repr(op): op for p in chosen for op in p.shared}
+    ops = [op for p in chosen for op in p.ops] + list(shared.values())
     items = sorted((op for op in ops if isinstance(op, InsertItem)), key=lambda op: op.index, reverse=True)
     return [op for op in ops if not isinstance(op, InsertItem)] + items
 
