@@ -71,13 +71,18 @@ def table() -> tuple[Row, ...]:
     return tuple(Row(r["action"].lower(), r["tag"], r["sha"].lower(), r["source"], r["note"]) for r in pins.rows())
 
 
-@cache
-def _by_tag() -> dict[tuple[str, str], tuple[Row, ...]]:
-    """The table's rows per (action, tag), in table order: every `uses:` looks its ref up here."""
+def _index(key: Callable[[Row], str]) -> dict[tuple[str, str], tuple[Row, ...]]:
+    """The table's rows per (action, key), in table order."""
     index: dict[tuple[str, str], list[Row]] = {}
     for row in table():
-        index.setdefault((row.action, row.tag), []).append(row)
-    return {key: tuple(rows) for key, rows in index.items()}
+        index.setdefault((row.action, key(row)), []).append(row)
+    return {k: tuple(rows) for k, rows in index.items()}
+
+
+@cache
+def _by_tag() -> dict[tuple[str, str], tuple[Row, ...]]:
+    """Every `uses:` looks its ref up here."""
+    return _index(lambda row: row.tag)
 
 
 def _tag_rows(action: str, tag: str) -> tuple[Row, ...]:
@@ -86,11 +91,8 @@ def _tag_rows(action: str, tag: str) -> tuple[Row, ...]:
 
 @cache
 def _by_sha() -> dict[tuple[str, str], tuple[Row, ...]]:
-    """The table's rows per (action, commit): every SHA pin's comment is checked against them."""
-    index: dict[tuple[str, str], list[Row]] = {}
-    for row in table():
-        index.setdefault((row.action, row.sha), []).append(row)
-    return {key: tuple(rows) for key, rows in index.items()}
+    """Every SHA pin's comment is checked against these."""
+    return _index(lambda row: row.sha)
 
 
 def table_pin(action: str, ref: str) -> tuple[str, str] | None:
