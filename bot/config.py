@@ -12,7 +12,7 @@ import difflib
 import tomllib
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,6 +83,15 @@ class LimitsConfig:
     max_concurrency: int = 8
     secondary_backoff_cap_s: float = 900.0
     cooldown_days: int = 30  # after a closed PR, a materially different change may be proposed
+
+    def per_shard(self, shards: int) -> LimitsConfig:
+        """The PR caps one of `shards` runs may use: each shard keeps its own state and sees only its
+        repositories, so the org-wide caps are split (rounded up) rather than granted to every shard."""
+        def share(cap: int) -> int:
+            return -(-cap // shards)
+
+        return replace(self, new_prs_per_run=share(self.new_prs_per_run),
+                       new_prs_per_hour=share(self.new_prs_per_hour), open_prs=share(self.open_prs))
 
 
 @dataclass

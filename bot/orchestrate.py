@@ -56,6 +56,7 @@ class Runner:
                  now: Now | None = None, shard: tuple[int, int] | None = None) -> None:
         check(config, list(TRANSFORMS))
         self.config, self.hub, self.dry_run, self.shard = config, hub, dry_run, shard
+        self.limits = config.limits.per_shard(shard[1] if shard else 1)
         self.stream = stream or sys.stderr  # looked up now: tests and callers may have replaced it
         self.now = now or (lambda: datetime.datetime.now(datetime.UTC))
         self.today = self.now().date()
@@ -103,13 +104,13 @@ class Runner:
         """New PRs this run may still open; live, so PRs closed or merged earlier in this run free a slot."""
         opened = [datetime.datetime.fromisoformat(t) for t in self.state.opened_at]
         open_now = sum(st.pr_open for st in self.state.repos.values())
-        budget = Budget.compute(self.config, opened, open_now, self.now()).remaining
+        budget = Budget.compute(self.limits, opened, open_now, self.now()).remaining
         # The per-hour and open-PR terms already count this run's PRs; the per-run term does not.
-        return min(budget, self.config.limits.new_prs_per_run - self.opened_this_run)
+        return min(budget, self.limits.new_prs_per_run - self.opened_this_run)
 
     def _cap_reason(self) -> str:
         """The cap that stopped a new PR, named by its config key."""
-        limits = self.config.limits
+        limits = self.limits
         hour_ago = self.now() - datetime.timedelta(hours=1)
         last_hour = sum(datetime.datetime.fromisoformat(t) > hour_ago for t in self.state.opened_at)
         open_now = sum(st.pr_open for st in self.state.repos.values())

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.config import Config, Wave
+from bot.config import Config, LimitsConfig, Wave
 
 
 def bucket(full_name: str) -> int:
@@ -47,11 +47,10 @@ class Budget:
     remaining: int
 
     @staticmethod
-    def compute(cfg: Config, opened_at: Iterable[datetime.datetime], open_now: int,
+    def compute(limits: LimitsConfig, opened_at: Iterable[datetime.datetime], open_now: int,
                 now: datetime.datetime) -> Budget:
         hour_ago = now - datetime.timedelta(hours=1)
         last_hour = sum(1 for t in opened_at if t > hour_ago)
-        limits = cfg.limits
         return Budget(max(0, min(limits.new_prs_per_run, limits.new_prs_per_hour - last_hour,
                                  limits.open_prs - open_now)))
 

@@ -38,9 +38,9 @@ def test_budget_honours_every_cap() -> None:
     cfg = from_dict({"github": {"name": "a"}, "limits": {"new_prs_per_run": 5, "new_prs_per_hour": 3, "open_prs": 10}})
     now = datetime.datetime(2026, 11, 26, 12, 0)
     recent = [now - datetime.timedelta(minutes=m) for m in (5, 30, 90)]
-    assert rollout.Budget.compute(cfg, recent, open_now=0, now=now).remaining == 1
-    assert rollout.Budget.compute(cfg, [], open_now=9, now=now).remaining == 1
-    assert rollout.Budget.compute(cfg, [], open_now=12, now=now).remaining == 0
+    assert rollout.Budget.compute(cfg.limits, recent, open_now=0, now=now).remaining == 1
+    assert rollout.Budget.compute(cfg.limits, [], open_now=9, now=now).remaining == 1
+    assert rollout.Budget.compute(cfg.limits, [], open_now=12, now=now).remaining == 0
 
 
 def test_queue_serves_the_longest_waiting_first_deterministically() -> None:
@@ -74,3 +74,11 @@ def test_audit_log_appends_filters_and_scrubs(tmp_path: Path) -> None:
     assert [r["run_id"] for r in audit.select(records, run="run-2")] == ["run-2"]
     assert json.loads(text.splitlines()[0])["transform"] == "permissions"
     assert "acme/api" in audit.table(records)
+
+
+def test_shards_split_the_org_wide_caps_instead_of_each_taking_all_of_them() -> None:
+    cfg = from_dict({"github": {"name": "a"}, "limits": {"new_prs_per_run": 5, "new_prs_per_hour": 60, "open_prs": 10}})
+    share = cfg.limits.per_shard(4)
+    assert (share.new_prs_per_run, share.new_prs_per_hour, share.open_prs) == (2, 15, 3)
+    assert cfg.limits.per_shard(1) == cfg.limits
+    assert 4 * share.open_prs >= cfg.limits.open_prs  # rounded up: a small cap never becomes 0

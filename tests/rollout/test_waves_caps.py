@@ -70,3 +70,10 @@ def test_open_pr_cap_counts_the_org_and_frees_a_slot_when_one_closes(bot: Bot, c
     bot.run(now=clock)
     pulls = [p for r in OPENED for p in bot.gh.pulls(ORG, r)]
     assert sum(p.state == "open" for p in pulls) == 3 and len(pulls) == 4
+
+
+def test_shards_share_the_open_pr_cap(bot: Bot, clock: Clock) -> None:
+    bot.config.limits.open_prs = 4
+    runs = [bot.run(now=clock, shard=(k, 2)) for k in (1, 2)]
+    opened = [len(r.actions.get("opened", [])) for r in runs]
+    assert all(n <= 2 for n in opened) and sum(opened) <= 4, opened  # without the split each shard took 4
