@@ -26,6 +26,7 @@ from transforms.oidc_plan import (
     finish,
     fixable_ops,
     label,
+    mark_kept,
     one_secret,
     pin_ops,
     slug,
@@ -178,7 +179,7 @@ def plans(doc: Doc, ctx: Context) -> list[Plan]:
         return []
     out = [p for job in wf.jobs if (p := plan_job(doc, wf, job, ctx)) is not None]
     terraform.settle(out)
-    return out
+    return mark_kept(wf, out)
 
 
 def credential_json(subject: str, index: int) -> str:

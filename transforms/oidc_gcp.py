@@ -32,6 +32,7 @@ from transforms.oidc_plan import (
     fixable_ops,
     fresh_id,
     label,
+    mark_kept,
     one_secret,
     pin_ops,
     slug,
@@ -246,7 +247,7 @@ def plans(doc: Doc, ctx: Context) -> tuple[list[Plan], list[Finding]]:
             out.append(plan)
         elif (note := _script_note(wf, job)) is not None:
             notes.append(note)
-    return out, notes
+    return mark_kept(wf, out), notes
 
 
 class OidcGcp:

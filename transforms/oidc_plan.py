@@ -90,6 +90,25 @@ def leftovers(wf: Workflow, job: Job, names: set[str], removed: set[Any]) -> lis
     return hits
 
 
+def mark_kept(wf: Workflow, plans: list[Plan]) -> list[Plan]:
+    """Record in each plan which of its secrets something else in the workflow still reads after the change.
+
+    A use inside a rewritten job that removes that secret is gone (`leftovers` proved it); any other use
+    (another job, a job we refused) means the secret must outlive the PR, and the PR says where.
+    """
+    gone = {(p.job.id, s) for p in plans if not p.refused for s in p.secrets}
+    names = {s for _, s in gone}
+    still: dict[str, str] = {}
+    for job in wf.jobs:
+        for path, value in oidc.walk(dict(job.data), job.path):
+            for name in sorted(oidc.secret_names(value) & names) if isinstance(value, str) else ():
+                if (job.id, name) not in gone:
+                    still.setdefault(name, f"job `{job.id}` (`{'.'.join(map(str, path))}`)")
+    for plan in plans:
+        plan.data["elsewhere"] = {s: still[s] for s in sorted(plan.secrets) if s in still}
+    return plans
+
+
 def step_ids(job: Job) -> set[str]:
     return {str(s.data["id"]) for s in job.steps if "id" in s.data}
 
@@ -180,12 +199,16 @@ def explain_common(findings: list[Finding], title: str, setup: list[str]) -> str
                   "Actions -> Variables); they are identifiers, not secrets:", ""]
         lines += [f"- `{k}`: {v}" for k, v in sorted(variables.items())]
         lines.append("")
-    olds = sorted({s for f in fixed for s in f.data.get("secrets", [])})
-    lines += [f"_{IMMUTABLE}_", "",
-              "**After merging** and one green run, delete the old secret(s) "
-              f"{', '.join('`' + s + '`' for s in olds)} (first search the repository and the organization for "
-              "other workflows that still read them) and revoke the key at the provider.", "",
-              "**Roll back**: revert this commit; the old secret keeps working until you delete it.", "",
+    kept = {s: where for f in fixed for s, where in f.data.get("elsewhere", {}).items()}
+    olds = sorted({s for f in fixed for s in f.data.get("secrets", [])} - set(kept))
+    lines += [f"_{IMMUTABLE}_", ""]
+    if olds:
+        lines += ["**After merging** and one green run, delete the old secret(s) "
+                  f"{', '.join('`' + s + '`' for s in olds)} (first search the repository and the organization for "
+                  "other workflows that still read them) and revoke the key at the provider.", ""]
+    lines += [f"**Keep** `{s}` for now: {where} still reads it." for s, where in sorted(kept.items())]
+    lines += [""] if kept else []
+    lines += ["**Roll back**: revert this commit; the old secret keeps working until you delete it.", "",
               "Fork pull requests never receive an OIDC token (`id-token` is capped at `none`), so these logins "
               "fail there, as secret-based ones already did.", ""]
     return "\n".join(lines)

@@ -24,6 +24,7 @@ from transforms.oidc_plan import (
     finish,
     fixable_ops,
     label,
+    mark_kept,
     one_secret,
     pin_ops,
     slug,
@@ -112,7 +113,7 @@ def plans(doc: Doc, ctx: Context) -> tuple[list[Plan], list[Finding]]:
     if wf is None:
         return [], []
     found = [p for job in wf.jobs if (p := plan_job(doc, wf, job, ctx)) is not None]
-    return found, [f for job in wf.jobs for f in _other_methods(job)]
+    return mark_kept(wf, found), [f for job in wf.jobs for f in _other_methods(job)]
 
 
 def setup_lines(findings: list[Finding]) -> list[str]:

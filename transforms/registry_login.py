@@ -35,6 +35,7 @@ from transforms.oidc_plan import (
     fresh_id,
     label,
     leftovers,
+    mark_kept,
     slug,
     subjects,
     to_finding,
@@ -293,7 +294,7 @@ def plans(doc: Doc, ctx: Context) -> tuple[list[Plan], list[Finding]]:
         notes += more
         if plan is not None:
             found.append(plan)
-    return found, notes
+    return mark_kept(wf, found), notes
 
 
 def explain(findings: list[Finding]) -> str:
