@@ -35,6 +35,21 @@ def test_pypi_explain_lists_the_publisher_fields() -> None:
     assert "**Roll back:**" in text
 
 
+def test_a_token_another_job_still_reads_is_kept() -> None:
+    t = TRANSFORMS["publish-pypi"]
+    other = PYPI + """  check:
+    runs-on: ubuntu-latest
+    steps:
+      - run: ./scripts/verify-token.sh
+        env:
+          T: ${{ secrets.PYPI_API_TOKEN }}
+"""
+    text = t.explain(t.detect(parse(other), Context(".github/workflows/release.yml", repo="octo-org/widgets")))
+    assert "- Keep `PYPI_API_TOKEN` for now: job `check`" in text and "delete the repository secret" not in text
+    alone = t.explain(t.detect(parse(PYPI), Context(".github/workflows/release.yml", repo="octo-org/widgets")))
+    assert "delete the repository secret(s) `PYPI_API_TOKEN`" in alone and "Keep" not in alone
+
+
 def test_refusal_is_explained() -> None:
     t = TRANSFORMS["publish-pypi"]
     doc = parse(PYPI.replace("release:\n    types: [published]", "workflow_call:"))

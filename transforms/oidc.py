@@ -66,6 +66,22 @@ def remaining_uses(job: Job, names: set[str], removed: set[Path]) -> list[str]:
     return hits
 
 
+def still_read(wf: Workflow, gone: set[tuple[str, str]]) -> dict[str, str]:
+    """Secret -> the first place still reading it once the (job id, secret) uses in `gone` are rewritten.
+
+    A rewritten job that removes a secret reads it nowhere any more (its plan proved that); any other
+    use (another job, a job left as it was) means the secret must outlive the PR, and the PR says where.
+    """
+    names = {name for _, name in gone}
+    found: dict[str, str] = {}
+    for job in wf.jobs:
+        for path, value in walk(dict(job.data), job.path):
+            for name in sorted(secret_names(value) & names) if isinstance(value, str) else ():
+                if (job.id, name) not in gone:
+                    found.setdefault(name, f"job `{job.id}` (`{'.'.join(map(str, path))}`)")
+    return found
+
+
 def refusal(wf: Workflow, job: Job) -> str | None:
     """Reasons that make any credential rewrite of this job unsafe."""
     if "pull_request_target" in wf.triggers:

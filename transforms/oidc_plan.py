@@ -91,19 +91,8 @@ def leftovers(wf: Workflow, job: Job, names: set[str], removed: set[Any]) -> lis
 
 
 def mark_kept(wf: Workflow, plans: list[Plan]) -> list[Plan]:
-    """Record in each plan which of its secrets something else in the workflow still reads after the change.
-
-    A use inside a rewritten job that removes that secret is gone (`leftovers` proved it); any other use
-    (another job, a job we refused) means the secret must outlive the PR, and the PR says where.
-    """
-    gone = {(p.job.id, s) for p in plans if not p.refused for s in p.secrets}
-    names = {s for _, s in gone}
-    still: dict[str, str] = {}
-    for job in wf.jobs:
-        for path, value in oidc.walk(dict(job.data), job.path):
-            for name in sorted(oidc.secret_names(value) & names) if isinstance(value, str) else ():
-                if (job.id, name) not in gone:
-                    still.setdefault(name, f"job `{job.id}` (`{'.'.join(map(str, path))}`)")
+    """Record in each plan which of its secrets something else in the workflow still reads after the change."""
+    still = oidc.still_read(wf, {(p.job.id, s) for p in plans if not p.refused for s in p.secrets})
     for plan in plans:
         plan.data["elsewhere"] = {s: still[s] for s in sorted(plan.secrets) if s in still}
     return plans

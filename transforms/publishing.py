@@ -12,7 +12,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -58,7 +58,9 @@ def plan(doc: Doc, ctx: Context, rule: str, registry: str, match: Matcher) -> li
         sites = [s for step in job.steps if (s := match(doc, wf, job, step, ctx)) is not None]
         if sites:
             out += _job_plan(doc, ctx, wf, job, sites, rule, registry)
-    return out
+    still = oidc.still_read(wf, {(f.data["job"], s) for f, _ in out if f.fixable for s in f.data["secrets"]})
+    return [(replace(f, data={**f.data, "elsewhere": {s: still[s] for s in f.data["secrets"] if s in still}}), ops)
+            for f, ops in out]
 
 
 def _job_plan(doc: Doc, ctx: Context, wf: Workflow, job: Job, sites: list[Site], rule: str,

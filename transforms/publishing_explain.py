@@ -22,11 +22,15 @@ def registration(findings: list[Finding], title: str, place: str, fields: list[t
                 seen.add(row)
                 lines.append("| " + " | ".join(row) + " |")
         lines += ["", "**Changed:**", "", *(f"- {f.message}" for f in fixed), ""]
-        secrets = sorted({s for f in fixed for s in f.data.get("secrets", [])})
+        kept = {s: where for f in fixed for s, where in f.data.get("elsewhere", {}).items()}
+        secrets = sorted({s for f in fixed for s in f.data.get("secrets", [])} - set(kept))
         shown = ", ".join(f"`{s}`" for s in secrets) or "the old token"
-        lines += ["**Notes and clean-up:**", "", *(f"- {a}" for a in after),
-                  f"- After the first successful publish, revoke the token on the registry and delete the "
-                  f"repository secret(s) {shown}.", "",
+        lines += ["**Notes and clean-up:**", "", *(f"- {a}" for a in after)]
+        if secrets or not kept:
+            lines.append(f"- After the first successful publish, revoke the token on the registry and delete the "
+                         f"repository secret(s) {shown}.")
+        lines += [f"- Keep `{s}` for now: {where} still reads it." for s, where in sorted(kept.items())]
+        lines += ["",
                   "**Roll back:** revert this commit; keep the secret until the new flow has published once.", ""]
     refused = [f for f in findings if not f.fixable]
     if refused:
