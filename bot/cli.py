@@ -19,7 +19,7 @@ from bot import __version__
 from bot.checkout import Checkout, open_targets
 from bot.errors import UsageError, ZtbotError
 from bot.report import text_lines, to_json, to_sarif
-from bot.runner import FileResult, Status, run_file, summary
+from bot.runner import INVALID, FileResult, Status, run_file, summary
 from transforms.base import Context, Transform
 from transforms.docs import doc as transform_doc
 from transforms.registry import TRANSFORMS, default_enabled, select
@@ -230,7 +230,7 @@ def _report_fix(r: FileResult, args: argparse.Namespace) -> None:
     for e in r.errors:
         print(f"error: {e}", file=sys.stderr)
     for _, f in r.findings:
-        if not f.fixable and f.rule != "invalid-yaml":
+        if not f.fixable and f.rule not in INVALID:
             print(f"{r.path}:{f.line}: {f.severity.value} [{f.rule}] {f.message}", file=sys.stderr)
     changes = ([(r.path, r.before, r.after)] if r.changed else []) + [(p, a, b) for p, (a, b) in r.files.items()]
     for path, before, after in changes:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot import __version__
-from bot.runner import FileResult
+from bot.runner import INVALID, FileResult
 from transforms.base import Finding, Severity, Transform
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -27,7 +27,7 @@ def text_lines(results: list[FileResult]) -> list[str]:
         for _tid, f in r.findings:
             fix = " (fixable)" if f.fixable else ""
             out.append(f"{r.path}:{f.line}:{f.column}: {f.severity.value} [{f.rule}] {f.message}{fix}")
-        out += [f"{e}" for e in r.errors if not any(t == "invalid-yaml" for t, _ in r.findings)]
+        out += [f"{e}" for e in r.errors if not any(t in INVALID for t, _ in r.findings)]
     return out
 
 

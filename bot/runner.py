@@ -9,6 +9,7 @@ from typing import Any
 
 from transforms.base import Context, Finding, Severity, Transform, WriteFile
 from transforms.ignores import apply_ignores
+from transforms.model import malformed_step
 from transforms.yamldoc import Doc, YamlError, parse
 from transforms.yamledit import EditError, apply_ops
 
@@ -38,9 +39,20 @@ class FileResult:
         return self.after != self.before
 
 
+# Files reported and left alone: no transform runs on them.
+INVALID = ("invalid-yaml", "invalid-workflow")
+
+
 def parse_error_finding(exc: YamlError) -> Finding:
     return Finding("invalid-yaml", f"not valid YAML: {exc.message}; fix the file so it parses",
                    max(exc.line, 1), max(exc.column, 1), severity=Severity.ERROR)
+
+
+def _invalid(result: FileResult, finding: Finding, error: str) -> FileResult:
+    result.findings.append((finding.rule, finding))
+    result.errors.append(error)
+    result.status = Status.FAILED
+    return result
 
 
 def run_file(text: str, ctx: Context, transforms: Mapping[str, Transform], fix: bool = True,
@@ -50,13 +62,16 @@ def run_file(text: str, ctx: Context, transforms: Mapping[str, Transform], fix: 
     try:
         original = parse(text)
     except YamlError as exc:
-        result.findings.append(("invalid-yaml", parse_error_finding(exc)))
         where = f"{ctx.path}:{exc.line}:{exc.column}" if exc.line else ctx.path
-        result.errors.append(f"{where}: {exc.message}")
-        result.status = Status.FAILED
-        return result
+        return _invalid(result, parse_error_finding(exc), f"{where}: {exc.message}")
     except Exception as exc:
         return _crashed(result, "parse", exc)
+    problem = malformed_step(original)
+    if problem is not None:
+        message, line = problem
+        finding = Finding("invalid-workflow", f"not a valid workflow: {message}; fix the file (a step needs "
+                          "`uses:` or `run:`)", line, yaml_path=message.split(" ", 1)[0], severity=Severity.ERROR)
+        return _invalid(result, finding, f"{ctx.path}:{line}: {message}")
     doc = original
     for tid, transform in transforms.items():
         doc = _one(tid, transform, doc, ctx, result, fix, honour_ignores)

@@ -55,6 +55,25 @@ def test_invalid_yaml_names_file_and_line_and_the_rest_still_runs(repo: Path,
     assert "permissions:" in _ci(repo).read_text()
 
 
+def test_a_step_that_is_not_a_mapping_is_reported_and_the_file_left_alone(repo: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # `- run` without its colon: GitHub rejects the file, and a hole in the steps would shift every index
+    bad = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: actions/checkout@v4\n      - run\n"
+    (repo / ".github" / "workflows" / "bad.yml").write_text(bad)
+    action = repo / "tools" / "action.yml"
+    action.parent.mkdir()
+    action.write_text("runs:\n  using: composite\n  steps:\n    - 42\n")
+    assert cli.main(["fix", str(repo)]) == 1
+    err = capsys.readouterr().err
+    assert "bad.yml:7: jobs.a.steps.1 is `run`, not a mapping" in err and "internal error" not in err
+    assert "action.yml:4: runs.steps.0 is `42`, not a mapping" in err
+    assert (repo / ".github" / "workflows" / "bad.yml").read_text() == bad
+    assert "permissions:" in _ci(repo).read_text()
+    assert cli.main(["scan", "--format", "json", str(repo)]) == 1
+    rules = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert "invalid-workflow" in rules
+
+
 def test_a_loose_file_given_by_a_relative_path_from_inside_another_checkout(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     # "../loose/x.yml" once walked up to "." and took the working checkout as its repository

@@ -14,7 +14,7 @@ from typing import Any
 from ruamel.yaml.nodes import Node, SequenceNode
 
 from transforms.base import Path
-from transforms.yamldoc import Doc, child, get_pair, pairs
+from transforms.yamldoc import Doc, child, get_pair, pairs, resolve
 
 USES_RE = re.compile(r"^(?P<owner>[^/@\s]+)/(?P<repo>[^/@\s]+)(?:/(?P<sub>[^@\s]+))?@(?P<ref>\S+)$")
 EXPR_RE = re.compile(r"\$\{\{(.*?)\}\}", re.S)
@@ -176,6 +176,28 @@ def _steps(node: Node | None, base: Path, raw: Any) -> list[Step]:
         for i, s in enumerate(raw)
         if isinstance(s, dict)
     ]
+
+
+def malformed_step(doc: Doc) -> tuple[str, int] | None:
+    """The first step that is not a mapping (`- run` without its colon), with its line; None when all are.
+
+    GitHub rejects such a workflow, and a step list with holes would shift every step index the
+    transforms use, so the file is reported and left alone instead.
+    """
+    data = doc.data
+    if not isinstance(data, dict):
+        return None
+    runs = data.get("runs")
+    places: list[tuple[tuple[str, ...], dict[str, Any]]] = [(("runs",), runs)] if isinstance(runs, dict) else []
+    jobs = data.get("jobs")
+    places += [(("jobs", str(k)), j) for k, j in jobs.items() if isinstance(j, dict)] if isinstance(jobs, dict) else []
+    for base, owner in places:
+        steps = owner.get("steps")
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
+            if not isinstance(step, dict):
+                node = resolve(doc.root, (*base, "steps", i))
+                return f"{'.'.join((*base, 'steps', str(i)))} is `{step}`, not a mapping", _line(node)
+    return None
 
 
 def load_workflow(doc: Doc) -> Workflow | None:
