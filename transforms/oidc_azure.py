@@ -212,7 +212,8 @@ def setup_lines(findings: list[Finding]) -> list[str]:
 
 class OidcAzure:
     id = ID
-    summary = "Replace azure/login service-principal secrets (`creds`) with OIDC workload identity federation."
+    summary = ("Replace Azure service-principal secrets and publish profiles (azure/login `creds`, Terraform "
+               "`ARM_CLIENT_SECRET`, `publish-profile`) with OIDC workload identity federation.")
     # Only files mentioning one of these can match: azure/login, or Terraform's ARM_CLIENT_SECRET.
     requires_text = ("azure", "arm_client_secret")
     safe = False
