@@ -43,8 +43,8 @@ def granted(value: Any) -> dict[str, str] | None:
         return {s: "read" for s in SCOPES if s != "id-token"}  # id-token has no read level
     if not isinstance(value, dict):
         return None
-    if any(k not in SCOPES or v not in RANK for k, v in value.items()):
-        return None  # an unknown scope or an expression: not ours to judge
+    if any(k not in SCOPES or not isinstance(v, str) or v not in RANK for k, v in value.items()):
+        return None  # an unknown scope, an expression or a malformed level: not ours to judge
     return {str(k): str(v) for k, v in value.items() if v != "none"}
 
 
