@@ -146,8 +146,11 @@ def _step(step: Step, env: Mapping[str, Any], shell: str | None, ctx: Context, d
     step_env = {**env, **step.env}
     tvars = token_vars(step_env, token_exprs)
     if step.run is not None:
+        given = step.data.get("shell")
+        if given is not None and not isinstance(given, str):
+            return Analysis(unknowns=(Unknown(f'step "{step.name}": `shell: {given}` is not a shell name'),))
         script = _expand_token_inputs(step.run, token_exprs)
-        return shellcmd.analyze_run(script, step.data.get("shell") or shell, tvars, step.name)
+        return shellcmd.analyze_run(script, given or shell, tvars, step.name)
     ref = step.uses
     if ref is None:
         return Analysis()

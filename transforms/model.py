@@ -114,7 +114,7 @@ class Job:
     @property
     def shell(self) -> str | None:
         run = (self.data.get("defaults") or {}).get("run") if isinstance(self.data.get("defaults"), dict) else None
-        return run.get("shell") if isinstance(run, dict) else None
+        return shell_name(run.get("shell")) if isinstance(run, dict) else None
 
     @property
     def environment(self) -> str | None:
@@ -157,10 +157,16 @@ class Workflow:
     def shell(self) -> str | None:
         defaults = self.data.get("defaults")
         run = defaults.get("run") if isinstance(defaults, dict) else None
-        return run.get("shell") if isinstance(run, dict) else None
+        return shell_name(run.get("shell")) if isinstance(run, dict) else None
 
     def job(self, job_id: str) -> Job | None:
         return next((j for j in self.jobs if j.id == job_id), None)
+
+
+def shell_name(value: Any) -> str | None:
+    """A `shell:` value as text. Anything but a string (a list, a number) stays visibly not a known shell,
+    so a script run by it is judged as one we cannot read rather than as bash."""
+    return None if value is None else value if isinstance(value, str) else repr(value).replace(" ", "")
 
 
 def _line(node: Node | None) -> int:
