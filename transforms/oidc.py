@@ -74,7 +74,7 @@ def still_read(wf: Workflow, gone: set[tuple[str, str]]) -> dict[str, str]:
     """
     names = {name for _, name in gone}
     found: dict[str, str] = {}
-    for job in wf.jobs:
+    for job in wf.jobs if names else ():  # nothing rewritten (the common case): nothing to walk
         for path, value in walk(dict(job.data), job.path):
             for name in sorted(secret_names(value) & names) if isinstance(value, str) else ():
                 if (job.id, name) not in gone:
