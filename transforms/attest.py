@@ -22,17 +22,16 @@ from typing import Any
 
 from ruamel.yaml.scalarstring import LiteralScalarString
 
+from transforms import oidc
 from transforms.attest_explain import explain
 from transforms.attest_subjects import Refusal, host_of, image_names, items, release_files, stable, twine_files
 from transforms.base import Context, Finding, Severity
-from transforms.inference import infer_job
 from transforms.model import Job, Step, Workflow, load_workflow
 from transforms.oidc_plan import fresh_id, label, slug
-from transforms.permissions import block_op
 from transforms.pins import pin
 from transforms.publishing import guard
 from transforms.yamldoc import Doc
-from transforms.yamledit import InsertItem, InsertKey, Op, ReplaceValue
+from transforms.yamledit import InsertItem, InsertKey, Op
 
 ID = "attest"
 ACTION = "actions/attest-build-provenance"
@@ -161,34 +160,13 @@ class _Builder:
     def finish(self) -> Plan:
         plan = self.plan
         scopes = {**SCOPES, **({"packages": "write"} if plan.ghcr else {})}
-        grant = grant_ops(self.doc, self.wf, self.job, self.ctx, scopes)
+        # Raised scopes carry their reason too: a reviewer sees why the signing job may now write.
+        grant = oidc.grant_ops(self.doc, self.wf, self.job, self.ctx, scopes, REASONS, note_raised=True)
         if isinstance(grant, str):
             plan.refused = grant
         else:
             plan.ops += grant
         return plan
-
-
-def grant_ops(doc: Doc, wf: Workflow, job: Job, ctx: Context, scopes: dict[str, str]) -> list[Op] | str:
-    """Ops giving the job `scopes` without changing its other ones; or why we cannot."""
-    perms = job.data.get("permissions")
-    if perms == "write-all":
-        return []
-    if isinstance(perms, dict):
-        path = (*job.path, "permissions")
-        return [ReplaceValue((*path, s), lvl, comments={(): REASONS[s]}) if s in perms
-                else InsertKey(path, s, lvl, comments={(): REASONS[s]})
-                for s, lvl in scopes.items() if perms.get(s) != lvl]
-    wanted = ", ".join(f"`{s}: {lvl}`" for s, lvl in scopes.items())
-    if perms is not None:
-        return f"job `{job.id}` declares `permissions: {perms}`; add {wanted} by hand"
-    needs = infer_job(wf, job, ctx)
-    if not needs.complete:
-        return f"job `{job.id}` needs {wanted} but its other token needs are unknown " \
-               f"({needs.analysis.unknowns[0].reason})"
-    block = dict(sorted({**needs.block(), **scopes}.items(), key=lambda kv: (kv[0] != "contents", kv[0])))
-    notes = {**needs.evidence(), **{s: REASONS[s] for s in scopes}} if ctx.options.get("comments", True) else {}
-    return [block_op(doc, job.id, block, notes)]
 
 
 def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> Plan | None:

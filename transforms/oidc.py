@@ -17,7 +17,7 @@ from transforms.inference import infer_job
 from transforms.model import Job, Workflow, expressions
 from transforms.permissions import block_op
 from transforms.yamldoc import Doc
-from transforms.yamledit import InsertKey, Op
+from transforms.yamledit import InsertKey, Op, ReplaceValue
 
 SECRET_RE = re.compile(r"\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)")
 ID_TOKEN_REASON = "OIDC token for the federated login"
@@ -114,6 +114,34 @@ def id_token_ops(doc: Doc, wf: Workflow, job: Job, ctx: Context, reason: str = I
         return f"job `{job.id}` needs `id-token: write` but its other token needs are unknown ({why})"
     block = {**needs.block(), "id-token": "write"}
     notes = {**needs.evidence(), "id-token": reason} if ctx.options.get("comments", True) else {}
+    return [block_op(doc, job.id, _ordered(block), notes)]
+
+
+def grant_ops(doc: Doc, wf: Workflow, job: Job, ctx: Context, scopes: Mapping[str, str],
+              reasons: Mapping[str, str], note_raised: bool = False) -> list[Op] | str:
+    """Ops giving the job `scopes` (id_token_ops for several) without lowering any of its other ones.
+
+    A scope the job's mapping lacks is added with its reason; one it holds below the wanted level is
+    raised (with the reason too when `note_raised`); without `permissions:` the job gets its inferred
+    minimal block plus `scopes`. Or the reason none of that can be done.
+    """
+    perms = job.data.get("permissions")
+    if perms == "write-all":
+        return []
+    if isinstance(perms, dict):
+        path = (*job.path, "permissions")
+        return [ReplaceValue((*path, s), lvl, comments={(): reasons[s]} if note_raised else {}) if s in perms
+                else InsertKey(path, s, lvl, comments={(): reasons[s]})
+                for s, lvl in scopes.items() if perms.get(s) not in (lvl, "write")]
+    wanted = ", ".join(f"`{s}: {lvl}`" for s, lvl in scopes.items())
+    if perms is not None:
+        return f"job `{job.id}` declares `permissions: {perms}`; add {wanted} by hand"
+    needs = infer_job(wf, job, ctx)
+    if not needs.complete:
+        why = needs.analysis.unknowns[0].reason
+        return f"job `{job.id}` needs {wanted} but its other token needs are unknown ({why})"
+    block = {**needs.block(), **scopes}
+    notes = {**needs.evidence(), **{s: reasons[s] for s in scopes}} if ctx.options.get("comments", True) else {}
     return [block_op(doc, job.id, _ordered(block), notes)]
 
 

@@ -22,7 +22,6 @@ from typing import Any
 
 from transforms import oidc
 from transforms.base import Context, Finding, Severity
-from transforms.inference import infer_job
 from transforms.model import Job, Step, Workflow, load_workflow
 from transforms.oidc_azure import LOGIN as AZURE_LOGIN
 from transforms.oidc_azure import login_inputs, setup_lines
@@ -41,7 +40,6 @@ from transforms.oidc_plan import (
     to_finding,
     with_ops,
 )
-from transforms.permissions import block_op
 from transforms.pins import known, pin, version
 from transforms.yamldoc import Doc
 from transforms.yamledit import DeleteKey, InsertItem, InsertKey, Op, ReplaceValue
@@ -211,32 +209,11 @@ def _login_action_upgrade(step: Step) -> list[Op] | str:
     return [ReplaceValue((*step.path, "uses"), current.uses, comments={(): current.tag})]
 
 
-def grant_ops(doc: Doc, wf: Workflow, job: Job, ctx: Context, scopes: dict[str, str]) -> list[Op] | str:
-    """Ops giving the job `scopes` without changing its other ones (oidc.id_token_ops, for several scopes)."""
-    perms = job.data.get("permissions")
-    if perms == "write-all":
-        return []
-    if isinstance(perms, dict):
-        path = (*job.path, "permissions")
-        return [ReplaceValue((*path, s), lvl) if s in perms else InsertKey(path, s, lvl, comments={(): REASONS[s]})
-                for s, lvl in scopes.items() if perms.get(s) not in (lvl, "write")]
-    wanted = ", ".join(f"`{s}: {lvl}`" for s, lvl in scopes.items())
-    if perms is not None:
-        return f"job `{job.id}` declares `permissions: {perms}`; add {wanted} by hand"
-    needs = infer_job(wf, job, ctx)
-    if not needs.complete:
-        why = needs.analysis.unknowns[0].reason
-        return f"job `{job.id}` needs {wanted} but its other token needs are unknown ({why})"
-    block = {**needs.block(), **scopes}
-    notes = {**needs.evidence(), **{s: REASONS[s] for s in scopes}} if ctx.options.get("comments", True) else {}
-    return [block_op(doc, job.id, dict(sorted(block.items(), key=lambda kv: (kv[0] != "contents", kv[0]))), notes)]
-
-
 def _finish(b: _Builder) -> Plan:
     plan = b.plan
     hits = leftovers(b.wf, b.job, plan.secrets, b.removed)
     scopes = {**({"id-token": "write"} if b.federated else {}), **({"packages": b.packages} if b.packages else {})}
-    grant = grant_ops(b.doc, b.wf, b.job, b.ctx, scopes) if not hits else ""
+    grant = oidc.grant_ops(b.doc, b.wf, b.job, b.ctx, scopes, REASONS) if not hits else ""
     if hits:
         plan.refused = f"{hits[0]}; rewrite that use too, or migrate the job by hand"
     elif isinstance(grant, str):
