@@ -65,6 +65,22 @@ def _old_gcloud(version: Any) -> bool:
     return m is not None and int(m[1]) < MIN_GCLOUD
 
 
+def auth_inputs(values: oidc.Values, token: bool, direct_wif: bool = False, account: Any = None) -> dict[str, Any]:
+    """`with:` of an inserted google-github-actions/auth step (shared with registry-login's GAR logins).
+
+    `token`: a later step needs an access token, which only the service-account path can mint.
+    """
+    out: dict[str, Any] = {"workload_identity_provider": values.get(
+        "workload_identity_provider", "GCP_WORKLOAD_IDENTITY_PROVIDER",
+        "provider name, projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<ID>")}
+    if token or not direct_wif:
+        out["service_account"] = account or values.get(
+            "service_account", "GCP_SERVICE_ACCOUNT", "email of the service account the key belonged to")
+    if token:
+        out["token_format"] = "access_token"
+    return out
+
+
 class _Builder:
     """Collects one job's edits."""
 
@@ -75,16 +91,7 @@ class _Builder:
         self.removed: set[Any] = set()
 
     def auth_inputs(self, token: bool, account: Any = None) -> dict[str, Any]:
-        v = self.values
-        out: dict[str, Any] = {"workload_identity_provider": v.get(
-            "workload_identity_provider", "GCP_WORKLOAD_IDENTITY_PROVIDER",
-            "provider name, projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<ID>")}
-        if token or not self.ctx.options.get("direct_wif"):
-            out["service_account"] = account or v.get(
-                "service_account", "GCP_SERVICE_ACCOUNT", "email of the service account the key belonged to")
-        if token:
-            out["token_format"] = "access_token"
-        return out
+        return auth_inputs(self.values, token, bool(self.ctx.options.get("direct_wif")), account)
 
     def key_secret(self, step: Step, key: str) -> str | None:
         name = one_secret(step.with_.get(key))

@@ -26,6 +26,7 @@ from transforms.model import Job, Step, Workflow, load_workflow
 from transforms.oidc_azure import LOGIN as AZURE_LOGIN
 from transforms.oidc_azure import login_inputs, setup_lines
 from transforms.oidc_gcp import AUTH
+from transforms.oidc_gcp import auth_inputs as gcp_auth_inputs
 from transforms.oidc_gcp import setup_lines as gcp_setup
 from transforms.oidc_plan import (
     Plan,
@@ -112,14 +113,7 @@ class _Builder:
             self.plan.refused = f'step "{label(step)}" logs in to {host} without `_json_key`; migrate it by hand'
             return
         auth_id = fresh_id(self.job, "auth")
-        inputs = {
-            "workload_identity_provider": self.values.get(
-                "workload_identity_provider", "GCP_WORKLOAD_IDENTITY_PROVIDER",
-                "provider name, projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<ID>"),
-            "service_account": self.values.get("service_account", "GCP_SERVICE_ACCOUNT",
-                                               "email of the service account the key belonged to"),
-            "token_format": "access_token",
-        }
+        inputs = gcp_auth_inputs(self.values, token=True)
         auth = {"name": "Authenticate to Google Cloud", "id": auth_id, "uses": pin(AUTH).uses, "with": inputs}
         self._insert(step, auth, pin(AUTH).tag)
         self._credentials(step, "oauth2accesstoken", f"${{{{ steps.{auth_id}.outputs.access_token }}}}")
