@@ -98,12 +98,7 @@ class PublishCrates:
         return pub.chosen_ops(pub.plan(doc, ctx, ID, "crates.io", _match), findings)
 
     def explain(self, findings: list[Finding]) -> str:
-        fields = [
-            ("Repository owner", lambda f: pubx.owner_repo(f)[0]),
-            ("Repository name", lambda f: pubx.owner_repo(f)[1]),
-            ("Workflow filename", lambda f: f"`{f.data['file']}`"),
-            ("Environment", pubx.env_cell),
-        ]
+        fields = pubx.publisher_fields("Repository owner", "Repository name", "Workflow filename", "Environment")
         after = ["The crate must already exist (its first publish needs an API token) and the person "
                  "configuring it must be an owner.",
                  "The short-lived token lasts 30 minutes and is revoked when the job ends."]

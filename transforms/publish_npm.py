@@ -138,10 +138,7 @@ class PublishNpm:
 
     def explain(self, findings: list[Finding]) -> str:
         fields = [
-            ("Organization or user", lambda f: pubx.owner_repo(f)[0]),
-            ("Repository", lambda f: pubx.owner_repo(f)[1]),
-            ("Workflow filename", lambda f: f"`{f.data['file']}`"),
-            ("Environment name", pubx.env_cell),
+            *pubx.publisher_fields("Organization or user", "Repository", "Workflow filename", "Environment name"),
             ("Allowed actions", lambda f: "`npm publish`"),
         ]
         moved = any(f.fixable and "Node 24" in f.data.get("change", "") for f in findings)

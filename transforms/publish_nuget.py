@@ -122,10 +122,7 @@ class PublishNuget:
 
     def explain(self, findings: list[Finding]) -> str:
         fields = [
-            ("Repository Owner", lambda f: pubx.owner_repo(f)[0]),
-            ("Repository", lambda f: pubx.owner_repo(f)[1]),
-            ("Workflow File", lambda f: f"`{f.data['file']}`"),
-            ("Environment", pubx.env_cell),
+            *pubx.publisher_fields("Repository Owner", "Repository", "Workflow File", "Environment"),
             ("`user:` in the workflow", lambda f: f"`{f.data.get('user', '')}`"),
         ]
         variables = sorted({v for f in findings if f.fixable for v in f.data.get("variables", {})})

@@ -319,10 +319,7 @@ class PublishPypi:
     def explain(self, findings: list[Finding]) -> str:
         fields = [
             ("index", lambda f: str(f.data.get("index", "PyPI"))),
-            ("Owner", lambda f: pubx.owner_repo(f)[0]),
-            ("Repository name", lambda f: pubx.owner_repo(f)[1]),
-            ("Workflow name", lambda f: f"`{f.data['file']}`"),
-            ("Environment name", pubx.env_cell),
+            *pubx.publisher_fields("Owner", "Repository name", "Workflow name", "Environment name"),
         ]
         after = ["A brand-new project can use a *pending* publisher (PyPI → Your projects → Publishing).",
                  "PyPI cannot trust a reusable workflow: the job must stay in this file."]

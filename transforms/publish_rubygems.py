@@ -103,12 +103,7 @@ class PublishRubygems:
         return pub.chosen_ops(pub.plan(doc, ctx, ID, "RubyGems", _match), findings)
 
     def explain(self, findings: list[Finding]) -> str:
-        fields = [
-            ("Repository owner", lambda f: pubx.owner_repo(f)[0]),
-            ("Repository name", lambda f: pubx.owner_repo(f)[1]),
-            ("Workflow filename", lambda f: f"`{f.data['file']}`"),
-            ("Environment", pubx.env_cell),
-        ]
+        fields = pubx.publisher_fields("Repository owner", "Repository name", "Workflow filename", "Environment")
         after = ["A gem that does not exist yet can be created through a *pending* trusted publisher "
                  "(rubygems.org → your profile → Trusted publishers)."]
         return pubx.registration(findings, "RubyGems trusted publishing",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from transforms.base import Finding
 
 
-def registration(findings: list[Finding], title: str, place: str, fields: list[tuple[str, Callable[[Finding], str]]],
+def registration(findings: list[Finding], title: str, place: str, fields: list[Field],
                  after: list[str]) -> str:
     """Markdown: the publisher to register per fixed job, what to delete after merge, how to roll back."""
     fixed = [f for f in findings if f.fixable]
@@ -36,6 +36,15 @@ def registration(findings: list[Finding], title: str, place: str, fields: list[t
     if refused:
         lines += ["**Left unchanged:**", "", *(f"- {f.message}" for f in refused), ""]
     return "\n".join(lines)
+
+
+Field = tuple[str, Callable[[Finding], str]]
+
+
+def publisher_fields(owner: str, repo: str, workflow: str, environment: str) -> list[Field]:
+    """The four values every registry's trusted-publisher form asks for, under that registry's own labels."""
+    return [(owner, lambda f: owner_repo(f)[0]), (repo, lambda f: owner_repo(f)[1]),
+            (workflow, lambda f: f"`{f.data['file']}`"), (environment, env_cell)]
 
 
 def owner_repo(f: Finding) -> tuple[str, str]:
