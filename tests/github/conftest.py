@@ -1,9 +1,8 @@
-"""Fixtures: a stand-in GitHub per test, a fake clock, and a client wired to both."""
+"""Fixtures: a fake clock and a client wired to the stand-in (tests/conftest.py starts it), seeded orgs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,17 +15,6 @@ WORKFLOW = "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n 
 ACTION = "name: setup\nruns:\n  using: composite\n  steps:\n    - run: echo setup\n      shell: bash\n"
 
 MakeClient = Callable[..., GitHubClient]
-
-
-@pytest.fixture
-def standin(tmp_path: Path) -> Iterator[StandIn]:
-    with StandIn(tmp_path / "standin") as gh:
-        yield gh
-
-
-@pytest.fixture
-def token(standin: StandIn) -> str:
-    return standin.add_token("ztbot-user")
 
 
 @pytest.fixture

@@ -1,11 +1,10 @@
-"""Fixtures: a running stand-in GitHub per test, seeded repos, tokens, and a hermetic git."""
+"""Fixtures: seeded repos, auth headers and a hermetic git, over the stand-in of tests/conftest.py."""
 
 from __future__ import annotations
 
 import base64
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,19 +20,6 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present")
     return SHARED
-
-
-@pytest.fixture
-def standin(tmp_path: Path) -> Iterator[StandIn]:
-    """A started, empty stand-in; repos live under tmp_path/standin."""
-    with StandIn(tmp_path / "standin") as gh:
-        yield gh
-
-
-@pytest.fixture
-def token(standin: StandIn) -> str:
-    """A classic-PAT-like token with `repo` and `workflow` scopes, acting as `ztbot-user`."""
-    return standin.add_token("ztbot-user")
 
 
 @pytest.fixture
