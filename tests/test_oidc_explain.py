@@ -35,3 +35,28 @@ def test_a_secret_another_job_still_reads_is_kept_not_deleted() -> None:
 def test_a_secret_every_job_stops_reading_may_be_deleted() -> None:
     said = _explain(LOGIN)
     assert "delete the old secret(s) `DOCKERHUB_TOKEN`" in said and "**Keep**" not in said
+
+
+GKE = """on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: google-github-actions/auth@v2
+        with:
+          credentials_json: ${{ secrets.GKE_SA_KEY }}
+      - uses: google-github-actions/get-gke-credentials@v0.2.1
+        with:
+          cluster_name: prod
+          location: europe-west1
+          credentials: ${{ secrets.GKE_SA_KEY }}
+"""
+
+
+def test_an_upgraded_get_gke_credentials_is_named_with_its_corroborated_pin() -> None:
+    transform = TRANSFORMS["oidc-gcp"]
+    findings = transform.detect(parse(GKE), Context(".github/workflows/ci.yml", lambda _: None, {}, "acme/app"))
+    said = transform.explain(findings)
+    assert "moves from `google-github-actions/get-gke-credentials@v0.2.1` to v3.0.0" in said
+    assert "3da1e46a907576cefaa90c484278bb5b259dd395" in said
+    assert "was not read from google-github-actions/get-gke-credentials itself" in said

@@ -42,7 +42,7 @@ from transforms.oidc_plan import (
 )
 from transforms.pins import pin
 from transforms.yamldoc import Doc
-from transforms.yamledit import EditText, InsertItem, InsertKey, Op
+from transforms.yamledit import EditText, InsertItem, InsertKey, Op, ReplaceValue
 
 ID = "oidc-gcp"
 AUTH = "google-github-actions/auth"
@@ -52,6 +52,10 @@ KEY_INPUTS = ("service_account_key", "service_account_email", "export_default_cr
 GKE = "google-github-actions/get-gke-credentials"
 # CHANGELOG v0.4.0 "add WIF docs, add warning for credentials input"; without `credentials` it uses ADC.
 GKE_WIF = (0, 4)
+GKE_CURRENT = "v3.0.0"
+# Inputs of v0.2.x that v3 reads the same way (action.yml of both); `use_auth_provider` is left out on
+# purpose: v0.x meant kubectl's removed gcp auth provider, v3 means gke-gcloud-auth-plugin.
+GKE_OLD_INPUTS = frozenset({"cluster_name", "location", "project_id", "credentials", "use_internal_ip"})
 MIN_GCLOUD = 363  # setup-gcloud README: "Workload Identity Federation requires version 363.0.0 or newer"
 KEY_ENV = re.compile(r"^(GOOGLE_APPLICATION_CREDENTIALS|GOOGLE_CREDENTIALS|GCLOUD_SERVICE_KEY|GCP_SA_KEY|"
                      r"GCP_CREDENTIALS|GCLOUD_AUTH|GKE_SA_KEY|SERVICE_ACCOUNT_KEY)$", re.I)
@@ -132,16 +136,33 @@ class _Builder:
         """get-gke-credentials reads Application Default Credentials, which the auth step now exports."""
         ref = step.uses.ref if step.uses else ""
         version = re.fullmatch(r"v(\d+)(?:\.(\d+))?(?:\.\d+)?", ref)
-        if version is None or (int(version[1]), int(version[2] or 99)) < GKE_WIF:
-            self.plan.refused = (f'step "{label(step)}" passes the key as `credentials:` to get-gke-credentials@{ref}; '
-                                 "releases before v0.4.0 predate its Workload Identity Federation support and no "
-                                 "verified pin of a current release is known: upgrade that step first")
+        old = version is not None and (int(version[1]), int(version[2] or 99)) < GKE_WIF
+        why = _gke_upgrade_refusal(step, ref) if old else ""
+        if version is None:
+            self.plan.refused = (f'step "{label(step)}" passes the key as `credentials:` to get-gke-credentials@{ref}, '
+                                 "a ref that names no release: pin it to a release tag first")
+        elif why:
+            self.plan.refused = why
         elif "project_id" not in step.with_ and self.ctx.options.get("direct_wif"):
             self.plan.refused = (f'step "{label(step)}" took its project from the key; with `direct_wif` the auth '
                                  "step exports none: set its `project_id:` first")
         else:
             self.plan.ops += with_ops(step, ["credentials"], {})
             self.removed.add((*step.path, "with", "credentials"))
+            if old:
+                self._upgrade_gke(step, ref)
+
+    def _upgrade_gke(self, step: Step, ref: str) -> None:
+        """Releases before v0.4.0 only read a key: move to the current release (same inputs, same kubeconfig)."""
+        new = pin(GKE, at_least=GKE_CURRENT)
+        self.plan.ops.append(ReplaceValue((*step.path, "uses"), new.uses, comments={(): new.tag}))
+        self.removed.add((*step.path, "uses"))
+        self.plan.data.setdefault("upgrades", []).append(
+            f'Step "{label(step)}" moves from `{GKE}@{ref}` to {new.tag} (pinned to `{new.sha}`): releases before '
+            "v0.4.0 can only read a key. The inputs it uses kept their names and meaning, and the kubeconfig still "
+            "carries a short-lived token. "
+            + (f"That commit was not read from {GKE} itself: {new.corroborated}. Compare it with the {new.tag} "
+               f"tag on github.com/{GKE}/releases before merging." if new.corroborated else ""))
 
     def done(self, step: Step, secret: str, *keys: str) -> None:
         self.plan.secrets.add(secret)
@@ -182,6 +203,16 @@ class _Builder:
 
 
 TOKEN_VAR = "GCP_ACCESS_TOKEN"
+
+
+def _gke_upgrade_refusal(step: Step, ref: str) -> str:
+    """Why an old get-gke-credentials step cannot move to the current release as it is ("" when it can)."""
+    extra = sorted(set(step.with_) - GKE_OLD_INPUTS)
+    if not extra:
+        return ""
+    return (f'step "{label(step)}" passes the key as `credentials:` to get-gke-credentials@{ref}, which predates '
+            f"Workload Identity Federation, and also sets {', '.join('`' + k + '`' for k in extra)}, which the "
+            f"current release reads differently: upgrade that step to {GKE_CURRENT} by hand first")
 
 
 def _env_op(step: Step, name: str, value: str) -> InsertKey:
@@ -277,8 +308,9 @@ class OidcGcp:
 
 
 def explain(findings: list[Finding]) -> str:
+    upgrades = [u for f in findings if f.fixable for u in f.data.get("upgrades", [])]
     return explain_common(findings, "Google Cloud: service-account keys -> Workload Identity Federation",
-                          setup_lines(findings))
+                          setup_lines(findings) + [line for u in upgrades for line in (u, "")])
 
 
 def setup_lines(findings: list[Finding]) -> list[str]:
