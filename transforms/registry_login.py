@@ -11,7 +11,9 @@
   exchanges the job's OIDC token when `password` is absent and env `DOCKERHUB_OIDC_CONNECTIONID` is
   set; `username` becomes the organization. The step moves to a corroborated v4.6.0 pin (the snapshot
   of the action's own repository predates v4.5.0). Option `dockerhub = false` turns this off for an
-  org whose Docker plan has no OIDC connections (then a note, as before).
+  org whose Docker plan has no OIDC connections (then a note, as before). A Docker Hub
+  `echo "$PW" | docker login ... --password-stdin` line in a script gets the same login as a step
+  inserted before it (`registry_script`).
 - ECR belongs to oidc-aws. Other registries: a note.
 """
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from transforms import oidc
+from transforms import oidc, registry_script
 from transforms.base import Context, Finding, Severity
 from transforms.model import Job, Step, Workflow, load_workflow
 from transforms.oidc_azure import LOGIN as AZURE_LOGIN
@@ -86,6 +88,7 @@ DOCKER_HUB = {"", "docker.io", "index.docker.io", "registry-1.docker.io"}
 # docker/login-action learned Docker Hub OIDC in this release.
 DOCKERHUB_OIDC = "v4.5.0"
 CONNECTION_VAR = "DOCKERHUB_OIDC_CONNECTIONID"
+SCRIPT_STEP = "Log in to Docker Hub"
 SHA_RE = re.compile(r"[0-9a-f]{40}")
 
 
@@ -156,10 +159,7 @@ class _Builder:
         if isinstance(upgrade, str):
             self.plan.refused = upgrade
             return
-        org = self.values.get("dockerhub_organization", "DOCKERHUB_ORGANIZATION",
-                              "Docker Hub organization that owns the pushed repositories and the OIDC connection")
-        connection = self.values.get("dockerhub_connection_id", CONNECTION_VAR,
-                                     "ID of the organization's OIDC connection (Docker Home -> OIDC connections)")
+        org, connection = self._dockerhub_values()
         self.plan.ops += upgrade
         self.plan.ops += with_ops(step, ["password"], {"username": org})
         if env is None:
@@ -168,6 +168,28 @@ class _Builder:
             self.plan.ops.append(ReplaceValue((*step.path, "env", CONNECTION_VAR), connection))
         else:
             self.plan.ops.append(InsertKey((*step.path, "env"), CONNECTION_VAR, connection))
+        self._dockerhub_done()
+
+    def script_login(self, login: registry_script.ScriptLogin) -> None:
+        """A `docker login` line in a script: a pinned login-action step before it does the login instead."""
+        org, connection = self._dockerhub_values()
+        current = pin(ACTION, at_least=DOCKERHUB_OIDC)
+        new = registry_script.login_step(login, SCRIPT_STEP, current.uses, org, connection, CONNECTION_VAR)
+        self._insert(login.step, new, current.tag)
+        self.plan.ops += registry_script.script_ops(login, SCRIPT_STEP)
+        self.plan.secrets.add(login.secret)
+        self.plan.steps.append(label(login.step))
+        self.removed |= registry_script.removed_paths(login)
+        self._dockerhub_done()
+
+    def _dockerhub_values(self) -> tuple[str, str]:
+        org = self.values.get("dockerhub_organization", "DOCKERHUB_ORGANIZATION",
+                              "Docker Hub organization that owns the pushed repositories and the OIDC connection")
+        connection = self.values.get("dockerhub_connection_id", CONNECTION_VAR,
+                                     "ID of the organization's OIDC connection (Docker Home -> OIDC connections)")
+        return org, connection
+
+    def _dockerhub_done(self) -> None:
         self.federated = True
         self.plan.data["dockerhub"] = True
         branch = self.ctx.options.get("default_branch", "main")
@@ -233,6 +255,13 @@ def plan_job(doc: Doc, wf: Workflow, job: Job, ctx: Context) -> tuple[Plan | Non
         migratable = True
         if not refused:
             b.step(step, host, secrets)
+    for login in registry_script.find(wf, job):
+        if ctx.options.get("dockerhub") is False:
+            notes.append(_no_federation(job, login.step, "docker.io"))
+            continue
+        migratable = True
+        if not refused:
+            b.script_login(login)
     if refused and migratable:
         b.plan.refused = refused
     if not b.plan.steps and not b.plan.refused:
@@ -301,7 +330,7 @@ def _dockerhub_setup(fixed: list[Finding]) -> list[str]:
         "Settings -> OIDC connections) for GitHub Actions, with a ruleset that admits only these subjects "
         "and grants push on the pushed repositories only:", "",
         *[f"   - `{s}`" for s in subs], "",
-        f"3. `{ACTION}` moves to {note.tag} (Docker Hub OIDC needs {DOCKERHUB_OIDC} or later), pinned to "
+        f"3. `{ACTION}` runs at {note.tag} (Docker Hub OIDC needs {DOCKERHUB_OIDC} or later), pinned to "
         f"`{note.sha}`. "
         + (f"That commit was not read from {ACTION} itself: {note.corroborated}. Compare it with the "
            f"{note.tag} tag on github.com/{ACTION}/releases before merging." if note.corroborated else ""),

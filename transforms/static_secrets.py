@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path as FsPath
 from typing import Any
 
+from transforms import registry_script
 from transforms.base import Context, Finding, Path, Severity
 from transforms.model import EXPR_RE, Job, Step, Workflow, load_workflow
 from transforms.oidc import secret_names
@@ -187,6 +188,8 @@ def unowned(wf: Workflow) -> list[Use]:
     all_uses = list(uses(wf))
     owned = [u for u in all_uses if owner(u, wf)]
     taken = {(u.job, u.secret) for u in owned} | {(j.id, u.secret) for u in owned if not u.job for j in wf.jobs}
+    # Script logins are recognized by their command line, not by a key name: registry-login says which.
+    taken |= {(j.id, login.secret) for j in wf.jobs for login in registry_script.find(wf, j)}
     return [u for u in all_uses if u not in owned and (u.job, u.secret) not in taken]
 
 
