@@ -390,3 +390,15 @@ def test_setup_gradle_download_and_submit_reads_actions() -> None:
         assert scopes(kb.analyze_action(action, {"dependency-graph": "download-and-submit"}, False)) == {
             "contents": "write", "actions": "read"
         }, action
+
+
+def test_gradle_build_action_v3_pr_comment_needs_pull_requests_write() -> None:
+    # gradle-build-action@v3 has add-job-summary-as-pr-comment, posted with github-token (default github.token).
+    action = "gradle/gradle-build-action@v3"
+    assert kb.analyze_action(action, {"add-job-summary-as-pr-comment": "never"}, False) == Analysis()
+    for mode in ("always", "on-failure"):
+        assert scopes(kb.analyze_action(action, {"add-job-summary-as-pr-comment": mode}, False)) == {
+            "pull-requests": "write"
+        }, mode
+    pat = {"add-job-summary-as-pr-comment": "always", "github-token": "${{ secrets.GRADLE_PAT }}"}
+    assert kb.analyze_action(action, pat, False) == Analysis()
