@@ -390,3 +390,31 @@ def test_setup_gradle_download_and_submit_reads_actions() -> None:
         assert scopes(kb.analyze_action(action, {"dependency-graph": "download-and-submit"}, False)) == {
             "contents": "write", "actions": "read"
         }, action
+
+
+def test_gradle_build_action_v3_pr_comment_needs_pull_requests_write() -> None:
+    # gradle-build-action@v3 has add-job-summary-as-pr-comment, posted with github-token (default github.token).
+    action = "gradle/gradle-build-action@v3"
+    assert kb.analyze_action(action, {"add-job-summary-as-pr-comment": "never"}, False) == Analysis()
+    for mode in ("always", "on-failure"):
+        assert scopes(kb.analyze_action(action, {"add-job-summary-as-pr-comment": mode}, False)) == {
+            "pull-requests": "write"
+        }, mode
+    pat = {"add-job-summary-as-pr-comment": "always", "github-token": "${{ secrets.GRADLE_PAT }}"}
+    assert kb.analyze_action(action, pat, False) == Analysis()
+
+
+def test_release_drafter_token_input_and_autolabeler_scope() -> None:
+    action = "release-drafter/release-drafter@v7"
+    # v7 reads its token input, which defaults to github.token: no env is needed to receive the token.
+    assert scopes(kb.analyze_action(action, {}, token_in_env=False)) == {
+        "contents": "write", "pull-requests": "write"
+    }
+    # Without the autolabeler the drafter only reads pull requests (v6 and older: token from env).
+    off = {"disable-autolabeler": "true"}
+    assert scopes(kb.analyze_action("release-drafter/release-drafter@v6", off, token_in_env=True)) == {
+        "contents": "write", "pull-requests": "read"
+    }
+    assert kb.analyze_action(action, {**off, "token": "${{ secrets.RELEASE_PAT }}"}, False) == Analysis()
+    autolabeler = "release-drafter/release-drafter/autolabeler@v7"
+    assert scopes(kb.analyze_action(autolabeler, {}, False)) == {"contents": "read", "pull-requests": "write"}
