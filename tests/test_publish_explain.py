@@ -68,3 +68,37 @@ def test_commands_split_like_a_shell() -> None:
     assert cmds == [["python", "-m", "build"], ["twine", "upload", "dist/*"], ["echo", "${{ x }}; y"]]
     assert twine_args(["python3", "-m", "twine", "upload", "-r", "testpypi", "dist/*"]) == ["-r", "testpypi", "dist/*"]
     assert twine_args(["twine", "check", "dist/*"]) is None
+
+
+GITHUB_PACKAGES = """on: push
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/setup-node@v4
+        with:
+          registry-url: https://npm.pkg.github.com
+      - run: yarn publish --non-interactive
+        env:
+          NODE_AUTH_TOKEN: ${{ secrets.NPM_ACCESS_TOKEN }}
+"""
+
+
+def _packages_findings(package_json: str | None) -> list:
+    files = {"package.json": package_json}
+    ctx = Context(".github/workflows/publish.yml", files.get, {}, "acme/app")
+    return TRANSFORMS["publish-npm"].detect(parse(GITHUB_PACKAGES), ctx)
+
+
+def test_github_packages_token_becomes_the_github_token_for_the_owners_scope() -> None:
+    [found] = _packages_findings('{"name": "@acme/config"}')
+    assert found.fixable and "GITHUB_TOKEN" in found.message
+    said = TRANSFORMS["publish-npm"].explain([found])
+    assert "Manage Actions access" in said and "delete `NPM_ACCESS_TOKEN`" in said
+    assert "Trusted Publisher" not in said
+
+
+def test_github_packages_of_another_owners_scope_are_left_alone() -> None:
+    [found] = _packages_findings('{"name": "@someone-else/config"}')
+    assert not found.fixable
+    assert "`@someone-else`, not this repository's owner `acme`" in found.message

@@ -6,10 +6,13 @@ npm ≥ 11.5.1 on Node ≥ 22.14: when the job's Node is older or unknown we ins
 `actions/setup-node` (Node 24, which bundles npm 11) right before the publishing step, so earlier steps
 keep their Node. Provenance is automatic with trusted publishing, so no `--provenance` is added.
 Refused: self-hosted or unrecognised runners, yarn/pnpm publish, registries other than npmjs.com.
+GitHub Packages (`registry-url: https://npm.pkg.github.com`) with a stored token takes the job's
+GITHUB_TOKEN with `packages: write` instead, whatever client publishes (the GHCR rule for npm).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -17,12 +20,14 @@ from transforms import publishing as pub
 from transforms import publishing_explain as pubx
 from transforms.base import Context, Finding
 from transforms.model import Job, Step, Workflow
+from transforms.oidc_plan import one_secret
 from transforms.yamldoc import Doc
-from transforms.yamledit import DeleteKey, Op
+from transforms.yamledit import DeleteKey, Op, ReplaceValue
 
 ID = "publish-npm"
 SETUP = "actions/setup-node"
 NPMJS = re.compile(r"^https?://registry\.npmjs\.org/?$", re.I)
+GITHUB_PACKAGES = re.compile(r"^https?://npm\.pkg\.github\.com/?$", re.I)
 NODE = 24  # bundles npm 11 (≥ 11.5.1 from 24.5.0); Node 22 still ships npm 10
 ALIASES_OK = {"latest", "current", "node", "lts/*", "lts/krypton"}
 OTHER_CLIENTS = {"yarn": "yarn", "pnpm": "pnpm", "bun": "bun"}
@@ -66,10 +71,50 @@ def _match(doc: Doc, wf: Workflow, job: Job, step: Step, ctx: Context) -> pub.Si
     registry = str(setup.with_.get("registry-url", "")) if setup else ""
     site = pub.Site(step, "", secrets=pub.secret_refs(var.value), removed={(*var.owner, "env", var.name)},
                     extra={"registry_url": registry or "(none)", "node": _node_shown(setup)})
+    if GITHUB_PACKAGES.match(registry):
+        return _github_packages(site, var, ctx)
     site.refusal = _refusal(job, var, npm, other, registry)
     if site.refusal is None:
         _ops(doc, job, step, site, var, setup)
     return site
+
+
+def _github_packages(site: pub.Site, var: pub.EnvVar, ctx: Context) -> pub.Site:
+    """GitHub Packages takes the job's own GITHUB_TOKEN (any client reads the .npmrc): no OIDC, no registration."""
+    site.extra["github_packages"] = True
+    site.refusal = _packages_refusal(site.step, var, ctx)
+    if site.refusal is None:
+        site.ops = [ReplaceValue((*var.owner, "env", var.name), "${{ secrets.GITHUB_TOKEN }}")]
+        site.grant = {"packages": "write"}
+        site.change = "NODE_AUTH_TOKEN becomes the job's GITHUB_TOKEN (GitHub Packages), with `packages: write`"
+    return site
+
+
+def _packages_refusal(step: Step, var: pub.EnvVar, ctx: Context) -> str | None:
+    if var.name != "NODE_AUTH_TOKEN":
+        return (f"the token reaches the registry through `{var.name}` (an .npmrc this workflow does not manage); "
+                "migrate by hand")
+    if var.level == "workflow":
+        return "NODE_AUTH_TOKEN is set in the workflow-level `env:` that every job shares; move it to the job first"
+    if one_secret(var.value) is None:
+        return "NODE_AUTH_TOKEN is more than one `${{ secrets.X }}`; migrate by hand"
+    scope = _package_scope(step, ctx)
+    owner = (ctx.repo or "").split("/")[0]
+    if scope and owner and scope.lower() != owner.lower():
+        return (f"package.json names the scope `@{scope}`, not this repository's owner `{owner}`; the "
+                "GITHUB_TOKEN can only publish packages of the repository's owner")
+    return None
+
+
+def _package_scope(step: Step, ctx: Context) -> str:
+    """The `@scope` of the package.json the step publishes, when the checkout shows it ("" otherwise)."""
+    folder = step.data.get("working-directory")
+    text = ctx.read(f"{folder.strip('/')}/package.json" if isinstance(folder, str) else "package.json")
+    try:
+        name = json.loads(text).get("name", "") if text else ""
+    except (ValueError, AttributeError):
+        return ""
+    return name[1:].split("/", 1)[0] if isinstance(name, str) and name.startswith("@") else ""
 
 
 def _node_shown(setup: Step | None) -> str:
@@ -137,20 +182,49 @@ class PublishNpm:
         return pub.chosen_ops(pub.plan(doc, ctx, ID, "npm", _match), findings)
 
     def explain(self, findings: list[Finding]) -> str:
-        fields = [
-            *pubx.publisher_fields("Organization or user", "Repository", "Workflow filename", "Environment name"),
-            ("Allowed actions", lambda f: "`npm publish`"),
-        ]
-        moved = any(f.fixable and "Node 24" in f.data.get("change", "") for f in findings)
-        after = [
-            *(["`npm publish` now runs on Node 24 (a step inserted right before it): check that the package's "
-               "`prepublishOnly`/`prepack`/`prepare` scripts work there."] if moved else []),
-            "The package must already exist on npmjs.com (the first publish is manual), and `package.json` "
-            "`repository.url` must match this repository exactly.",
-            "Then set Publishing access to \"Require two-factor authentication and disallow tokens\".",
-            "Installs of private packages still need a read-only token; only `npm publish` uses OIDC.",
-            "Provenance is generated automatically for public packages from public repositories.",
-        ]
-        return pubx.registration(findings, "npm trusted publishing",
-                                "npmjs.com → the package → Settings → Trusted Publisher → GitHub Actions",
-                                fields, after)
+        packages = [f for f in findings if f.data.get("github_packages")]
+        npmjs = [f for f in findings if not f.data.get("github_packages")]
+        return (_explain_npmjs(npmjs) if npmjs else "") + (_explain_packages(packages) if packages else "")
+
+
+def _explain_npmjs(findings: list[Finding]) -> str:
+    fields = [
+        *pubx.publisher_fields("Organization or user", "Repository", "Workflow filename", "Environment name"),
+        ("Allowed actions", lambda f: "`npm publish`"),
+    ]
+    moved = any(f.fixable and "Node 24" in f.data.get("change", "") for f in findings)
+    after = [
+        *(["`npm publish` now runs on Node 24 (a step inserted right before it): check that the package's "
+           "`prepublishOnly`/`prepack`/`prepare` scripts work there."] if moved else []),
+        "The package must already exist on npmjs.com (the first publish is manual), and `package.json` "
+        "`repository.url` must match this repository exactly.",
+        "Then set Publishing access to \"Require two-factor authentication and disallow tokens\".",
+        "Installs of private packages still need a read-only token; only `npm publish` uses OIDC.",
+        "Provenance is generated automatically for public packages from public repositories.",
+    ]
+    return pubx.registration(findings, "npm trusted publishing",
+                            "npmjs.com → the package → Settings → Trusted Publisher → GitHub Actions",
+                            fields, after)
+
+
+def _explain_packages(findings: list[Finding]) -> str:
+    """GitHub Packages: no registration, only the package's access settings and the old token to revoke."""
+    fixed = [f for f in findings if f.fixable]
+    lines = ["### GitHub Packages (npm): stored token -> the job's GITHUB_TOKEN", ""]
+    lines += [f"- {f.message}" for f in fixed]
+    if fixed:
+        kept = {s: where for f in fixed for s, where in f.data.get("elsewhere", {}).items()}
+        olds = sorted({s for f in fixed for s in f.data.get("secrets", [])} - set(kept))
+        lines += ["", "**Before merging**: nothing to federate. A package first published with a personal token "
+                  "must let this repository write to it (the package's settings -> Manage Actions access -> add "
+                  "the repository with the Write role); a package this workflow creates is linked to the "
+                  "repository by itself. The GITHUB_TOKEN publishes only packages whose scope is the "
+                  "repository's owner.", ""]
+        if olds:
+            lines += [f"**After merging** and one green publish, delete {', '.join(f'`{s}`' for s in olds)} and "
+                      "revoke the personal token."]
+        lines += [f"**Keep** `{s}` for now: {where} still reads it." for s, where in sorted(kept.items())]
+        lines += ["", "**Roll back**: revert this commit; the old token keeps working until you revoke it.", ""]
+    refused = [f for f in findings if not f.fixable]
+    lines += ["**Left unchanged:**", "", *(f"- {f.message}" for f in refused), ""] if refused else []
+    return "\n".join(lines)

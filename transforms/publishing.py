@@ -40,8 +40,10 @@ class Site:
     secrets: set[str] = field(default_factory=set)
     refusal: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # registry-specific data for explain
+    grant: dict[str, str] = field(default_factory=dict)  # token scopes instead of `id-token: write` (no OIDC)
 
 
+TOKEN_REASONS = {"packages": "publishes to GitHub Packages with the GITHUB_TOKEN"}
 Matcher = Callable[[Doc, Workflow, Job, Step, Context], "Site | None"]
 
 
@@ -78,13 +80,23 @@ def _job_plan(doc: Doc, ctx: Context, wf: Workflow, job: Job, sites: list[Site],
         live = []
     job_ops: list[Op] = []
     if live:
-        grant = oidc.id_token_ops(doc, wf, job, ctx, reason=f"OIDC token for {registry} trusted publishing")
+        grant = _grant(doc, ctx, wf, job, live, f"OIDC token for {registry} trusted publishing")
         if isinstance(grant, str):
             for site in live:
                 site.refusal = grant
         else:
             job_ops = grant
     return [_finding(ctx, job, s, rule, registry, job_ops) for s in sites]
+
+
+def _grant(doc: Doc, ctx: Context, wf: Workflow, job: Job, live: list[Site], reason: str) -> list[Op] | str:
+    """`id-token: write` for trusted publishing, plus (or instead) the token scopes of sites that need no OIDC."""
+    scopes = {k: v for s in live for k, v in s.grant.items()}
+    if not scopes:
+        return oidc.id_token_ops(doc, wf, job, ctx, reason=reason)
+    if any(not s.grant for s in live):
+        scopes["id-token"] = "write"
+    return oidc.grant_ops(doc, wf, job, ctx, scopes, {**TOKEN_REASONS, "id-token": reason})
 
 
 def _finding(ctx: Context, job: Job, site: Site, rule: str, registry: str,
