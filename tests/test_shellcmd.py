@@ -31,7 +31,16 @@ def lines(*parts: str) -> str:
     return "\n".join(parts) + "\n"
 
 
+NODE = frozenset({"NODE_AUTH_TOKEN"})
+
 CASES = [
+    Case("yarn publish with the token as NODE_AUTH_TOKEN", "yarn publish --non-interactive", NODE,
+         {("packages", "write")}, ("yarn publish",)),
+    Case("npm ci with the token as NODE_AUTH_TOKEN", "npm ci", NODE, {("packages", "read")}, ("npm ci",)),
+    Case("bare yarn installs", "yarn", NODE, {("packages", "read")}, ("yarn install",)),
+    Case("npm run runs scripts we cannot see", "npm run release", NODE, set(), unknown="'npm'"),
+    Case("npm publish with the token under GITHUB_TOKEN too", "npm publish", frozenset({"NODE_AUTH_TOKEN", "GH_TOKEN"}),
+         set(), unknown="'npm'"),
     Case(
         "gh pr comment with GH_TOKEN",
         "gh pr comment 1 --body x",

@@ -190,7 +190,24 @@ def _other(words: list[str], state: _State, env: set[str]) -> Analysis:
     return _unknown(state, f"program '{program}' is given {via} and cannot be mapped ({_shown(words)})")
 
 
-_HANDLERS = {"gh": _gh, "git": _git, "curl": _http, "wget": _http, **{s: _shell for s in _POSIX_SHELLS}}
+# NODE_AUTH_TOKEN is what the .npmrc of actions/setup-node reads; holding the GITHUB_TOKEN, it can only be
+# GitHub Packages' credential. Only these subcommands: others (`npm run x`) run scripts we cannot see.
+_NODE_TOKEN = frozenset({"NODE_AUTH_TOKEN"})
+_PACKAGE_SCOPES: dict[str, Level] = {"publish": "write", "install": "read", "i": "read", "ci": "read", "add": "read"}
+
+
+def _package_manager(words: list[str], state: _State, env: set[str]) -> Analysis:
+    """npm/yarn/pnpm given the GITHUB_TOKEN as NODE_AUTH_TOKEN: GitHub Packages reads or writes."""
+    sub = next((w for w in words[1:] if not w.startswith("-")), "install" if words[0] == "yarn" else "")
+    level = _PACKAGE_SCOPES.get(sub)
+    if env != _NODE_TOKEN or level is None or any(_refs_token(w, state) for w in words[1:]):
+        return _other(words, state, env)
+    return Analysis(needs=(Need("packages", level, f'{words[0]} {sub} with NODE_AUTH_TOKEN (GitHub Packages) in '
+                                                   f'step "{state.step}"'),))
+
+
+_HANDLERS = {"gh": _gh, "git": _git, "curl": _http, "wget": _http, **{s: _shell for s in _POSIX_SHELLS},
+             **{pm: _package_manager for pm in ("npm", "yarn", "pnpm")}}
 
 
 def _command(words: list[str], state: _State) -> Analysis:
