@@ -169,7 +169,8 @@ def _ops(doc: Doc, job: Job, step: Step, site: pub.Site, var: pub.EnvVar, setup:
 
 class PublishNpm:
     id = ID
-    summary = "Publish to npm with trusted publishing (OIDC) instead of an NPM_TOKEN secret."
+    summary = ("Publish to npm with trusted publishing (OIDC), to GitHub Packages with the GITHUB_TOKEN, "
+               "instead of a stored token.")
     # Only files mentioning one of these can match: npm publish, other clients' publish, NODE_AUTH_TOKEN.
     requires_text = ("npm", "publish", "node_auth_token")
     safe = False  # the package must name this workflow as its trusted publisher on npmjs.com first
