@@ -156,7 +156,6 @@ class _Builder:
         """Releases before v0.4.0 only read a key: move to the current release (same inputs, same kubeconfig)."""
         new = pin(GKE, at_least=GKE_CURRENT)
         self.plan.ops.append(ReplaceValue((*step.path, "uses"), new.uses, comments={(): new.tag}))
-        self.removed.add((*step.path, "uses"))
         self.plan.data.setdefault("upgrades", []).append(
             f'Step "{label(step)}" moves from `{GKE}@{ref}` to {new.tag} (pinned to `{new.sha}`): releases before '
             "v0.4.0 can only read a key. The inputs it uses kept their names and meaning, and the kubeconfig still "

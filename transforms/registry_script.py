@@ -46,20 +46,23 @@ def find(wf: Workflow, job: Job) -> list[ScriptLogin]:
     """Every Docker Hub login line this module can move out of a script."""
     found = []
     for step in job.steps:
-        if not isinstance(step.run, str) or shell_name(step.data.get("shell")) not in SHELLS:
+        if not isinstance(step.run, str) or "docker" not in step.run:
+            continue
+        if shell_name(step.data.get("shell")) not in SHELLS:
             continue
         node = resolve(wf.doc.root, (*step.path, "run"))
         if not isinstance(node, ScalarNode) or node.style != "|":  # value lines = source lines only here
             continue
         if set(step.data) - STEP_KEYS or "<<" in step.run:
             continue
-        hits = [h for h in (_login(step, i) for i in range(len(step.run.split("\n")))) if h is not None]
-        found += hits if len(hits) == 1 else []
+        lines = step.run.split("\n")
+        hits = [h for h in (_login(step, lines, i) for i in range(len(lines))) if h is not None]
+        # The edit finds the line by its text: it must occur once (not also in a comment or an echo).
+        found += hits if len(hits) == 1 and step.run.count(hits[0].line) == 1 else []
     return found
 
 
-def _login(step: Step, index: int) -> ScriptLogin | None:
-    lines = str(step.run).split("\n")
+def _login(step: Step, lines: list[str], index: int) -> ScriptLogin | None:
     line = lines[index].strip()
     if "docker" not in line or line.endswith(CONTINUED):
         return None
