@@ -168,6 +168,12 @@ IMMUTABLE = ("Repositories created (or renamed) on or after 2026-07-15 get immut
              "`github/actions-oidc-debugger` (private repositories) before writing a trust condition on `sub`.")
 
 
+def old_secrets(fixed: list[Finding]) -> tuple[list[str], dict[str, str]]:
+    """(secrets the fixed findings free, sorted; {secret: what still reads it} for the ones to keep)."""
+    kept = {s: where for f in fixed for s, where in f.data.get("elsewhere", {}).items()}
+    return sorted({s for f in fixed for s in f.data.get("secrets", [])} - set(kept)), kept
+
+
 def explain_common(findings: list[Finding], title: str, setup: list[str]) -> str:
     """The PR section every federated-login transform writes: changes, refusals, setup, cleanup, roll back."""
     fixed = [f for f in findings if f.fixable]
@@ -188,8 +194,7 @@ def explain_common(findings: list[Finding], title: str, setup: list[str]) -> str
                   "Actions -> Variables); they are identifiers, not secrets:", ""]
         lines += [f"- `{k}`: {v}" for k, v in sorted(variables.items())]
         lines.append("")
-    kept = {s: where for f in fixed for s, where in f.data.get("elsewhere", {}).items()}
-    olds = sorted({s for f in fixed for s in f.data.get("secrets", [])} - set(kept))
+    olds, kept = old_secrets(fixed)
     lines += [f"_{IMMUTABLE}_", ""]
     if olds:
         lines += ["**After merging** and one green run, delete the old secret(s) "

@@ -20,7 +20,7 @@ from transforms import publishing as pub
 from transforms import publishing_explain as pubx
 from transforms.base import Context, Finding
 from transforms.model import Job, Step, Workflow
-from transforms.oidc_plan import one_secret
+from transforms.oidc_plan import old_secrets, one_secret
 from transforms.yamldoc import Doc
 from transforms.yamledit import DeleteKey, Op, ReplaceValue
 
@@ -90,12 +90,19 @@ def _github_packages(site: pub.Site, var: pub.EnvVar, ctx: Context) -> pub.Site:
     return site
 
 
-def _packages_refusal(step: Step, var: pub.EnvVar, ctx: Context) -> str | None:
+def _token_refusal(var: pub.EnvVar, registry: str, advice: str) -> str | None:
+    """The token must be setup-node's NODE_AUTH_TOKEN of this job: the only .npmrc credential we manage."""
     if var.name != "NODE_AUTH_TOKEN":
-        return (f"the token reaches the registry through `{var.name}` (an .npmrc this workflow does not manage); "
-                "migrate by hand")
+        return f"the token reaches {registry} through `{var.name}` (an .npmrc this workflow does not manage); {advice}"
     if var.level == "workflow":
         return "NODE_AUTH_TOKEN is set in the workflow-level `env:` that every job shares; move it to the job first"
+    return None
+
+
+def _packages_refusal(step: Step, var: pub.EnvVar, ctx: Context) -> str | None:
+    why = _token_refusal(var, "the registry", "migrate by hand")
+    if why:
+        return why
     if one_secret(var.value) is None:
         return "NODE_AUTH_TOKEN is more than one `${{ secrets.X }}`; migrate by hand"
     scope = _package_scope(step, ctx)
@@ -128,11 +135,9 @@ def _refusal(job: Job, var: pub.EnvVar, npm: list[str], other: list[str], regist
     if other:
         return (f"`{other[0]}`: npm trusted publishing covers only the npm CLI (`npm publish`); "
                 "publish with `npm publish` first")
-    if var.name != "NODE_AUTH_TOKEN":
-        return (f"the token reaches npm through `{var.name}` (an .npmrc this workflow does not manage); "
-                "use actions/setup-node `registry-url` and migrate by hand")
-    if var.level == "workflow":
-        return "NODE_AUTH_TOKEN is set in the workflow-level `env:` that every job shares; move it to the job first"
+    why = _token_refusal(var, "npm", "use actions/setup-node `registry-url` and migrate by hand")
+    if why:
+        return why
     if not registry:
         return "no actions/setup-node `registry-url` before this step, so the token's .npmrc is not one we manage"
     if not NPMJS.match(registry):
@@ -214,8 +219,7 @@ def _explain_packages(findings: list[Finding]) -> str:
     lines = ["### GitHub Packages (npm): stored token -> the job's GITHUB_TOKEN", ""]
     lines += [f"- {f.message}" for f in fixed]
     if fixed:
-        kept = {s: where for f in fixed for s, where in f.data.get("elsewhere", {}).items()}
-        olds = sorted({s for f in fixed for s in f.data.get("secrets", [])} - set(kept))
+        olds, kept = old_secrets(fixed)
         lines += ["", "**Before merging**: nothing to federate. A package first published with a personal token "
                   "must let this repository write to it (the package's settings -> Manage Actions access -> add "
                   "the repository with the Write role); a package this workflow creates is linked to the "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from transforms.base import Finding
+from transforms.oidc_plan import old_secrets
 
 
 def registration(findings: list[Finding], title: str, place: str, fields: list[Field],
@@ -22,8 +23,7 @@ def registration(findings: list[Finding], title: str, place: str, fields: list[F
                 seen.add(row)
                 lines.append("| " + " | ".join(row) + " |")
         lines += ["", "**Changed:**", "", *(f"- {f.message}" for f in fixed), ""]
-        kept = {s: where for f in fixed for s, where in f.data.get("elsewhere", {}).items()}
-        secrets = sorted({s for f in fixed for s in f.data.get("secrets", [])} - set(kept))
+        secrets, kept = old_secrets(fixed)
         shown = ", ".join(f"`{s}`" for s in secrets) or "the old token"
         lines += ["**Notes and clean-up:**", "", *(f"- {a}" for a in after)]
         if secrets or not kept:

@@ -84,7 +84,7 @@ def kind(host: str) -> str:
     return "ghcr" if host == "ghcr.io" else "other"
 
 
-DOCKER_HUB = {"", "docker.io", "index.docker.io", "registry-1.docker.io"}
+DOCKER_HUB = {"", *registry_script.DOCKER_HUB}
 # docker/login-action learned Docker Hub OIDC in this release.
 DOCKERHUB_OIDC = "v4.5.0"
 CONNECTION_VAR = "DOCKERHUB_OIDC_CONNECTIONID"

@@ -70,7 +70,8 @@ def _login(step: Step, lines: list[str], index: int) -> ScriptLogin | None:
         return None
     originals: dict[str, str] = {}
     commands = split(words(mask(line, originals), originals))
-    if len(commands) != 2 or not _echo(commands[0]) or not _docker_hub_login(commands[1]):
+    parsed = _login_args(commands[1]) if len(commands) == 2 and _echo(commands[0]) else None
+    if parsed is None or len(parsed[1]) > 1 or (parsed[1] and parsed[1][0].lower() not in DOCKER_HUB):
         return None
     env = step.env
     password = commands[0][-1]
@@ -78,7 +79,7 @@ def _login(step: Step, lines: list[str], index: int) -> ScriptLogin | None:
     if secret is None:
         return None
     rest = "\n".join(lines[:index] + lines[index + 1:])
-    keys = tuple(k for k in (_var(password), _var(_user(commands[1]))) if k and k in env and not _reads(rest, k))
+    keys = tuple(k for k in (_var(password), _var(parsed[0])) if k and k in env and not _reads(rest, k))
     return ScriptLogin(step, line, secret, keys)
 
 
@@ -86,26 +87,21 @@ def _echo(words: list[str]) -> bool:
     return (words[0] == "echo" and len(words) == 2) or (words[:2] == ["printf", "%s"] and len(words) == 3)
 
 
-def _docker_hub_login(words: list[str]) -> bool:
-    if words[:2] != ["docker", "login"]:
-        return False
-    args, hosts = words[2:], []
+def _login_args(words: list[str]) -> tuple[str, list[str]] | None:
+    """(the `-u` word, the other positionals) of `docker login ... --password-stdin`; None for anything else."""
+    if words[:2] != ["docker", "login"] or "--password-stdin" not in words:
+        return None
+    user, hosts, args = "", [], words[2:]
     while args:
         arg = args.pop(0)
         if arg in ("-u", "--username") and args:
-            args.pop(0)
-        elif not (arg.startswith("--username=") or arg == "--password-stdin"):
+            value = args.pop(0)
+            user = user or value
+        elif arg.startswith("--username="):
+            user = user or arg.split("=", 1)[1]
+        elif arg != "--password-stdin":
             hosts.append(arg)
-    return "--password-stdin" in words and (not hosts or (len(hosts) == 1 and hosts[0].lower() in DOCKER_HUB))
-
-
-def _user(words: list[str]) -> str:
-    for i, arg in enumerate(words):
-        if arg in ("-u", "--username") and i + 1 < len(words):
-            return words[i + 1]
-        if arg.startswith("--username="):
-            return arg.split("=", 1)[1]
-    return ""
+    return user, hosts
 
 
 def _var(word: str) -> str | None:
