@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from transforms.base import Analysis
+from tests.analysis import check
 from transforms.ghscript import analyze_script
 
 STEP = "Label it"
@@ -152,24 +152,9 @@ CASES = [
 ]
 
 
-def scopes(analysis: Analysis) -> set[tuple[str, str]]:
-    return {(need.scope, need.level) for need in analysis.needs}
-
-
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_analyze_script(case: Case) -> None:
-    found = analyze_script(case.script, STEP)
-    assert scopes(found) == case.needs
-    assert all(need.reason.endswith(f'in step "{STEP}"') for need in found.needs)
-    for call in case.calls:
-        assert any(need.reason.startswith(call) for need in found.needs), call
-    if case.unknown:
-        assert found.unknowns, "expected an Unknown"
-        assert all(
-            u.reason.startswith(f'step "{STEP}": ') and case.unknown in u.reason for u in found.unknowns
-        )
-    else:
-        assert found.unknowns == ()
+    check(analyze_script(case.script, STEP), STEP, case.needs, case.calls, case.unknown)
 
 
 def test_local_module_reports_both_the_load_and_the_hand_off() -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from transforms.base import Analysis
+from tests.analysis import check
 from transforms.shellcmd import analyze_run
 
 STEP = "Step A"
@@ -283,24 +283,9 @@ CASES = [
 ]
 
 
-def scopes(analysis: Analysis) -> set[tuple[str, str]]:
-    return {(need.scope, need.level) for need in analysis.needs}
-
-
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 def test_analyze_run(case: Case) -> None:
-    found = analyze_run(case.script, case.shell, case.token_vars, STEP)
-    assert scopes(found) == case.needs
-    assert all(need.reason.endswith(f'in step "{STEP}"') for need in found.needs)
-    for command in case.commands:
-        assert any(need.reason.startswith(command) for need in found.needs), command
-    if case.unknown:
-        assert found.unknowns, "expected an Unknown"
-        assert all(
-            u.reason.startswith(f'step "{STEP}": ') and case.unknown in u.reason for u in found.unknowns
-        )
-    else:
-        assert found.unknowns == ()
+    check(analyze_run(case.script, case.shell, case.token_vars, STEP), STEP, case.needs, case.commands, case.unknown)
 
 
 def test_exact_reasons() -> None:
